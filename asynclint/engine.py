@@ -1,0 +1,208 @@
+"""Check files: parse once, run every selected rule in one pass, return plain data.
+
+Per file: decode, guard and parse (:mod:`asynclint.source`), one traversal that keeps the
+:class:`~asynclint.context.Context` and dispatches each node to the rules that visit its
+type, positions computed only when something was reported, then suppression comments.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from asynclint import source as sources
+from asynclint import suppress
+from asynclint.context import Context
+from asynclint.diagnostic import Diagnostic
+from asynclint.registry import all_rules
+from asynclint.rule import Report, Rule
+
+SYNTAX_ERROR = "ASL900"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One file to check and the settings that apply to it."""
+
+    path: str
+    codes: frozenset[str]
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    data: bytes | None = None
+    """The file's bytes when they do not come from disk (standard input)."""
+    verbose: bool = False
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic]
+    text: str | None = None
+    """The decoded source, kept only when there are diagnostics (for snippets)."""
+    error: str | None = None
+    """Why the file could not be checked at all (unreadable, internal error)."""
+    internal: bool = False
+
+
+def source_lines(text: str) -> list[str]:
+    """Lines as Python's tokenizer counts them (not ``str.splitlines``, which also
+    breaks on form feeds and Unicode separators)."""
+    return _LINE_BREAK.split(text)
+
+
+class _Dispatcher(cst.CSTVisitor):
+    """The single pass: context first on the way in, last on the way out."""
+
+    def __init__(self, context: Context, rules: Sequence[Rule]) -> None:
+        super().__init__()
+        self.context = context
+        self.visits: dict[type[cst.CSTNode], list[Callable[[Any], None]]] = {}
+        self.leaves: dict[type[cst.CSTNode], list[Callable[[Any], None]]] = {}
+        for rule in rules:
+            for attribute, node_type in _handlers(type(rule)):
+                table = self.visits if attribute.startswith("visit_") else self.leaves
+                table.setdefault(node_type, []).append(getattr(rule, attribute))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.context.enter(node)
+        for handler in self.visits.get(type(node), ()):
+            handler(node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        for handler in self.leaves.get(type(original_node), ()):
+            handler(original_node)
+        self.context.leave(original_node)
+
+
+_HANDLERS: dict[type[Rule], list[tuple[str, type[cst.CSTNode]]]] = {}
+
+
+def _handlers(rule: type[Rule]) -> list[tuple[str, type[cst.CSTNode]]]:
+    """The ``visit_X``/``leave_X`` methods of a rule class with their node types."""
+    if rule not in _HANDLERS:
+        found = []
+        for attribute in dir(rule):
+            prefix, _, node_name = attribute.partition("_")
+            if prefix in ("visit", "leave") and node_name:
+                node_type = getattr(cst, node_name, None)
+                if not (isinstance(node_type, type) and issubclass(node_type, cst.CSTNode)):
+                    raise TypeError(f"{rule.__name__}.{attribute}: no LibCST node {node_name}")
+                found.append((attribute, node_type))
+        _HANDLERS[rule] = found
+    return _HANDLERS[rule]
+
+
+def selected_rules(codes: Iterable[str]) -> list[type[Rule]]:
+    wanted = set(codes)
+    return [rule for rule in all_rules() if rule.code in wanted]
+
+
+def analyse(
+    module: cst.Module,
+    path: str,
+    rules: Sequence[type[Rule]],
+    options: Mapping[str, Mapping[str, Any]],
+    lines: Sequence[str],
+) -> list[Diagnostic]:
+    """Run `rules` over a parsed module; suppressed findings are dropped."""
+    context = Context(path, module)
+    reports: list[Report] = []
+    instances = [rule(context, options.get(rule.code, {}), reports) for rule in rules]
+    module.visit(_Dispatcher(context, instances))
+    if not reports:
+        return []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    diagnostics = []
+    for report in reports:
+        where = positions[report.node]
+        first, last = where.start.line, where.end.line
+        if report.statement is not None:
+            statement = positions[report.statement]
+            first, last = statement.start.line, statement.end.line
+        if report.rule.suppressible and suppress.is_suppressed(
+            lines, first, last, report.rule.code, report.rule.name
+        ):
+            continue
+        diagnostics.append(
+            Diagnostic(
+                path=path,
+                line=where.start.line,
+                column=where.start.column + 1,
+                end_line=where.end.line,
+                end_column=where.end.column + 1,
+                code=report.rule.code,
+                name=report.rule.name,
+                message=report.message,
+            )
+        )
+    return diagnostics
+
+
+def _syntax_error(path: str, error: sources.SourceError) -> Diagnostic:
+    return Diagnostic(
+        path=path,
+        line=error.line,
+        column=error.column,
+        end_line=error.line,
+        end_column=error.column + 1,
+        code=SYNTAX_ERROR,
+        name="syntax-error",
+        message=error.message,
+    )
+
+
+def check_source(
+    data: bytes | str,
+    path: str = "<string>",
+    codes: Iterable[str] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Diagnostic]:
+    """Check one file's contents in this process (the public API and the test harness)."""
+    selected = frozenset(codes) if codes is not None else frozenset(r.code for r in all_rules())
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    result = check_file(FileJob(path, selected, options or {}, raw))
+    if result.error is not None:
+        raise RuntimeError(result.error)
+    return result.diagnostics
+
+
+def check_file(job: FileJob) -> FileResult:
+    """Check one file; every failure becomes data, never an exception."""
+    try:
+        return _check_file(job)
+    except Exception as error:  # a rule crashed: report it, keep the run going
+        detail = traceback.format_exc() if job.verbose else f"{type(error).__name__}: {error}"
+        return FileResult(job.path, [], error=f"internal error: {detail}", internal=True)
+
+
+def _check_file(job: FileJob) -> FileResult:
+    if job.data is None:
+        loaded = sources.read(job.path)
+        if isinstance(loaded, str):
+            return FileResult(job.path, [], error=loaded)
+    else:
+        loaded = sources.decode(job.data)
+    if isinstance(loaded, sources.SourceError):
+        return _failed(job, loaded, None)
+    text = loaded.text
+    if suppress.skips_file(text):
+        return FileResult(job.path, [])
+    module = sources.parse(loaded)
+    if isinstance(module, sources.SourceError):
+        return _failed(job, module, text)
+    rules = selected_rules(job.codes - {SYNTAX_ERROR})
+    diagnostics = analyse(module, job.path, rules, job.options, source_lines(text))
+    return FileResult(job.path, diagnostics, text if diagnostics else None)
+
+
+def _failed(job: FileJob, error: sources.SourceError, text: str | None) -> FileResult:
+    if SYNTAX_ERROR not in job.codes:
+        return FileResult(job.path, [])
+    return FileResult(job.path, [_syntax_error(job.path, error)], text)

@@ -1,0 +1,235 @@
+"""pytest integration of the asyncsan runtime sanitizer.
+
+``pytest --asyncsan[=MODE]``, the ini option ``asyncsan = MODE`` and the marker
+``@pytest.mark.asyncsan(ignore=[...], checks=[...], off=True)``. ``-X asyncsan`` and
+``ASYNCSAN`` win over both (the sanitizer is then on before pytest starts). The sanitizer
+is imported only when it is switched on, so this plugin costs nothing otherwise.
+
+A finding fails the test that caused it: findings made during a phase (setup, call,
+teardown) fail that phase, and tasks a test left pending fail its teardown. Tasks started
+by fixtures wider than one test are never blamed on a test: they are reported at the end
+of the session.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from asynclint.sanitizer.config import Mode
+    from asynclint.sanitizer.core import Sanitizer
+    from asynclint.sanitizer.findings import Finding
+
+_TASKS_MODULE = "asynclint.sanitizer.checks.tasks"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("asyncsan", "asyncsan runtime sanitizer")
+    group.addoption(
+        "--asyncsan",
+        nargs="?",
+        const="strict",
+        default=None,
+        metavar="MODE",
+        help="run the asyncio sanitizer: strict (default: findings fail tests), warn, report",
+    )
+    group.addoption(
+        "--asyncsan-report",
+        default=None,
+        metavar="FILE",
+        help="write the sanitizer findings to FILE as JSON",
+    )
+    parser.addini("asyncsan", "asyncio sanitizer mode: strict, warn, report or off", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "asyncsan(ignore=(), checks=(), off=False): tune the asyncio sanitizer for one test",
+    )
+    mode = _requested_mode(config)
+    if mode is None:
+        return
+    from asynclint.sanitizer import core
+    from asynclint.sanitizer.config import ConfigError
+
+    try:
+        san = core.active() or core.activate(mode)
+    except ConfigError as error:
+        raise pytest.UsageError(f"asyncsan: {error}") from None
+    config.pluginmanager.register(_AsyncSanPlugin(san, config), "asyncsan-session")
+
+
+def _requested_mode(config: pytest.Config) -> Mode | None:
+    from asynclint.sanitizer.config import MODES, ConfigError, parse_mode, requested_mode
+
+    try:
+        requested = requested_mode()
+        if requested is not None:
+            return requested[0]
+        option = config.getoption("asyncsan")
+        if option is not None:
+            if option not in MODES and os.path.exists(option.partition("::")[0]):
+                raise ConfigError(
+                    f"--asyncsan took {option!r} as its MODE; write --asyncsan=MODE before paths"
+                )
+            return parse_mode(option, "--asyncsan")
+        ini = config.getini("asyncsan")
+        return parse_mode(ini, "ini option asyncsan") if ini else None
+    except ConfigError as error:
+        raise pytest.UsageError(f"asyncsan: {error}") from None
+
+
+def _pending_tasks() -> set[Any]:
+    tasks = sys.modules.get(_TASKS_MODULE)
+    return tasks.pending_tasks() if tasks is not None else set()
+
+
+class _AsyncSanPlugin:
+    def __init__(self, san: Sanitizer, config: pytest.Config) -> None:
+        self.san = san
+        self.config = config
+        self.item: pytest.Item | None = None
+        self.wide_fixtures = 0
+        self.before: set[Any] = set()
+        self.pending: list[Finding] = []
+        self.outside: list[Finding] = []
+        self.collected: list[tuple[Finding, str | None]] = []
+        san.sinks.append(self.sink)
+
+    def sink(self, finding: Finding) -> bool:
+        item = self.item
+        owner = None
+        if item is not None and not self.wide_fixtures and not finding.wide_scope:
+            if not _wanted(item, finding):
+                return True
+            owner = item.nodeid
+            self.pending.append(finding)
+        else:
+            self.outside.append(finding)
+        self.collected.append((finding, owner))
+        if self.san.options.mode == "warn":
+            self.san.warn(finding)
+        return True
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.item = item
+        self.pending = []
+        self.before = _pending_tasks()
+        try:
+            return (yield)
+        finally:
+            self.item = None
+            self.before = set()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, object, object]:
+        if fixturedef.scope == "function":
+            return (yield)
+        self.wide_fixtures += 1
+        before = _pending_tasks()
+        try:
+            return (yield)
+        finally:
+            self.wide_fixtures -= 1
+            tasks = sys.modules.get(_TASKS_MODULE)
+            if tasks is not None:
+                tasks.fixture_owned.update(_pending_tasks() - before)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._phase(item, "setup"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._phase(item, "call"))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._phase(item, "teardown"))
+
+    def _phase(self, item: pytest.Item, when: str) -> Generator[None, object, object]:
+        try:
+            result = yield
+        except BaseException:
+            self._finish(item, when, failing=True)
+            raise
+        self._finish(item, when, failing=False)
+        return result
+
+    def _finish(self, item: pytest.Item, when: str, failing: bool) -> None:
+        """Collect garbage so dropped coroutines and tasks report now, on this test."""
+        if when != "setup":
+            gc.collect()
+        tasks = sys.modules.get(_TASKS_MODULE)
+        if when == "teardown" and tasks is not None:
+            tasks.report_test_leaks(self.san, self.before)
+        found, self.pending = self.pending, []
+        if not found or self.san.options.mode != "strict":
+            return
+        text = "\n\n".join(finding.render() for finding in found)
+        if failing:
+            item.add_report_section(when, "asyncsan", text)
+        else:
+            pytest.fail(text, pytrace=False)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        gc.collect()
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:  # a pytest-xdist worker: hand findings to the controller
+            workeroutput["asyncsan"] = [(f.to_dict(), owner) for f, owner in self.collected]
+        if self.outside and self.san.options.mode == "strict" and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any) -> None:
+        """pytest-xdist controller: collect what a worker found (report mode summary)."""
+        from asynclint.sanitizer.findings import Finding
+
+        for data, owner in node.workeroutput.get("asyncsan", ()):
+            self.collected.append((Finding.from_dict(data), owner))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from asynclint.sanitizer import report
+
+        mode = self.san.options.mode
+        if self.outside and mode == "strict":
+            terminalreporter.write_sep("=", "asyncsan findings outside any test")
+            for finding in self.outside:
+                terminalreporter.write_line(finding.render())
+        if mode == "report":
+            findings = [finding for finding, _ in self.collected]
+            owners = [owner for _, owner in self.collected]
+            terminalreporter.write_sep("=", "asyncsan report")
+            terminalreporter.write_line(report.summary(findings, owners))
+            path = self.config.getoption("asyncsan_report") or self.san.options.report_file
+            if path:
+                report.write_json(path, findings, owners)
+
+    def pytest_unconfigure(self) -> None:
+        if self.sink in self.san.sinks:
+            self.san.sinks.remove(self.sink)
+        del self.san.findings[:]
+
+
+def _wanted(item: pytest.Item, finding: Finding) -> bool:
+    """Apply the test's ``asyncsan`` marker (closest one wins)."""
+    marker = item.get_closest_marker("asyncsan")
+    if marker is None:
+        return True
+    from asynclint.sanitizer.core import Sanitizer
+    from asynclint.sanitizer.findings import check_code
+
+    if marker.kwargs.get("off"):
+        return False
+    checks = marker.kwargs.get("checks")
+    if checks and finding.code not in {check_code(check) for check in checks}:
+        return False
+    return not Sanitizer.ignored(finding, tuple(marker.kwargs.get("ignore", ())))

@@ -1,0 +1,282 @@
+"""What an expression refers to (qualified names) and what it evaluates to (types).
+
+Local evidence only: imports and aliases, assignments in the same function, parameter
+annotations, ``with ... as`` targets and ``self.x`` attributes assigned anywhere in the
+class. Anything else is unknown, and unknown makes rules stay silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import libcst as cst
+
+from asynclint.knowledge.asyncio_api import (
+    PYTEST_FIXTURE_TYPES,
+    RETURN_TYPES,
+    TASK_GROUP,
+    TYPE_ALIASES,
+)
+from asynclint.scope import (
+    Binding,
+    BindingKind,
+    Scope,
+    ScopeKind,
+    dotted_name,
+    is_builtin,
+    walk_small,
+)
+
+_MAX_DEPTH = 8
+_SELF_RETURNING_CMS = frozenset([TASK_GROUP])
+"""Types whose ``__aenter__`` returns the object itself (``async with X() as x``)."""
+
+
+class Resolver:
+    """Answers name and type questions for one file; caches per-class attribute facts."""
+
+    def __init__(self) -> None:
+        self._class_attributes: dict[int, dict[str, list[tuple[cst.CSTNode, Scope]]]] = {}
+
+    def qualname(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
+        """``asyncio.create_task`` for ``aio.create_task``/``ct``/``spawn = ct``; else None."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, cst.Attribute):
+            base = self.qualname(expr.value, scope, depth + 1)
+            return None if base is None else f"{base}.{expr.attr.value}"
+        if not isinstance(expr, cst.Name):
+            return None
+        bindings = scope.lookup(expr.value)
+        if bindings is None:
+            return f"builtins.{expr.value}" if is_builtin(expr.value) else None
+        names = {self._binding_qualname(binding, depth) for binding in bindings}
+        return names.pop() if len(names) == 1 else None
+
+    def _binding_qualname(self, binding: Binding, depth: int) -> str | None:
+        if binding.kind is BindingKind.IMPORT:
+            return binding.qualname
+        if binding.kind is BindingKind.ASSIGN and isinstance(
+            binding.value, (cst.Name, cst.Attribute)
+        ):
+            return self.qualname(binding.value, binding.scope, depth + 1)
+        return None
+
+    def infer(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
+        """The canonical type of `expr` when local evidence shows it, else None."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, cst.Call):
+            callee = self.qualname(expr.func, scope, depth + 1)
+            if callee is None:
+                return None
+            return RETURN_TYPES.get(callee) or TYPE_ALIASES.get(callee)
+        if isinstance(expr, cst.Name):
+            bindings = scope.lookup(expr.value)
+            if bindings is None:
+                return None
+            return _agree(self._binding_type(binding, depth) for binding in bindings)
+        if isinstance(expr, cst.Attribute):
+            return self._attribute_type(expr, scope, depth)
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            # `loop or asyncio.get_running_loop()`: the known side decides, as long as no
+            # operand is known to be something else.
+            known = {self.infer(side, scope, depth + 1) for side in (expr.left, expr.right)}
+            known.discard(None)
+            return known.pop() if len(known) == 1 else None
+        if isinstance(expr, cst.IfExp):
+            return _agree(
+                self.infer(side, scope, depth + 1)
+                for side in (expr.body, expr.orelse)
+                if not _is_none(side)
+            )
+        return None
+
+    def annotation_type(self, annotation: cst.BaseExpression, scope: Scope) -> str | None:
+        """The type an annotation names; ``Optional[T]`` and ``T | None`` count as T."""
+        if isinstance(annotation, cst.SimpleString):
+            try:
+                annotation = cst.parse_expression(annotation.evaluated_value)  # type: ignore[arg-type]
+            except (cst.ParserSyntaxError, TypeError):
+                return None
+        members = list(_union_members(annotation, self, scope))
+        return _agree(
+            TYPE_ALIASES.get(self.qualname(member, scope) or "")
+            for member in members
+            if not _is_none(member)
+        )
+
+    def _binding_type(self, binding: Binding, depth: int) -> str | None:
+        if binding.annotation is not None:
+            declared = self.annotation_type(binding.annotation, binding.scope)
+            if declared is not None or binding.kind is BindingKind.PARAM:
+                return declared
+        if binding.kind is BindingKind.ASSIGN and binding.value is not None:
+            if _is_none(binding.value):
+                return _NONE
+            return self.infer(binding.value, binding.scope, depth + 1)
+        if binding.kind is BindingKind.PARAM:
+            return _fixture_type(binding)
+        if binding.kind is BindingKind.WITH and binding.value is not None:
+            managed = self.infer(binding.value, binding.scope, depth + 1)
+            return managed if managed in _SELF_RETURNING_CMS else None
+        return None
+
+    def _attribute_type(self, expr: cst.Attribute, scope: Scope, depth: int) -> str | None:
+        """``self.x`` inside a method: the type of every value assigned to ``x``."""
+        if not isinstance(expr.value, cst.Name):
+            return None
+        class_scope = self._class_of_self(expr.value.value, scope)
+        if class_scope is None:
+            return None
+        sources = self._attributes(class_scope).get(expr.attr.value)
+        if not sources:
+            return None
+        results = []
+        for node, where in sources:
+            if isinstance(node, cst.Annotation):
+                results.append(self.annotation_type(node.annotation, where))
+            elif isinstance(node, cst.BaseExpression):
+                results.append(_NONE if _is_none(node) else self.infer(node, where, depth + 1))
+            else:
+                results.append(None)
+        return _agree(results)
+
+    def _class_of_self(self, name: str, scope: Scope) -> Scope | None:
+        """The class scope when `name` is the first parameter of a method of that class."""
+        bindings = scope.lookup(name)
+        if not bindings or len(bindings) != 1 or bindings[0].kind is not BindingKind.PARAM:
+            return None
+        method_scope = bindings[0].scope
+        method = method_scope.function_node()
+        parent = method_scope.parent
+        if method is None or parent is None or parent.kind is not ScopeKind.CLASS:
+            return None
+        if any(_decorator_name(d) == "staticmethod" for d in method.decorators):
+            return None
+        positional = [*method.params.posonly_params, *method.params.params]
+        if not positional or positional[0].name.value != name:
+            return None
+        return parent
+
+    def _attributes(self, class_scope: Scope) -> dict[str, list[tuple[cst.CSTNode, Scope]]]:
+        """Every value or annotation given to ``self.<attr>`` or a class attribute."""
+        key = id(class_scope.node)
+        cached = self._class_attributes.get(key)
+        if cached is not None:
+            return cached
+        found: dict[str, list[tuple[cst.CSTNode, Scope]]] = {}
+        for name, bindings in class_scope.bindings.items():
+            for binding in bindings:
+                if binding.annotation is not None:
+                    found.setdefault(name, []).append((_annotated(binding), class_scope))
+                elif binding.kind is BindingKind.ASSIGN and binding.value is not None:
+                    found.setdefault(name, []).append((binding.value, class_scope))
+        assert isinstance(class_scope.node, cst.ClassDef)
+        for method in _methods(class_scope.node):
+            positional = [*method.params.posonly_params, *method.params.params]
+            if not positional:
+                continue
+            receiver = positional[0].name.value
+            method_scope = Scope.build(ScopeKind.FUNCTION, method, class_scope)
+            for small in walk_small(method.body):
+                for attr, node in _self_assignments(small, receiver):
+                    found.setdefault(attr, []).append((node, method_scope))
+        self._class_attributes[key] = found
+        return found
+
+
+_NONE = "builtins.None"
+
+
+def _agree(results: Iterator[str | None] | Sequence[str | None]) -> str | None:
+    """The single type all results share (None-valued ones aside), else None."""
+    seen = set(results)
+    seen.discard(_NONE)
+    if len(seen) != 1:
+        return None
+    only = seen.pop()
+    return only
+
+
+def _is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
+
+
+def _union_members(
+    annotation: cst.BaseExpression, resolver: Resolver, scope: Scope
+) -> Iterator[cst.BaseExpression]:
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        yield from _union_members(annotation.left, resolver, scope)
+        yield from _union_members(annotation.right, resolver, scope)
+        return
+    if isinstance(annotation, cst.Subscript):
+        origin = resolver.qualname(annotation.value, scope) or ""
+        if origin.rsplit(".", 1)[-1] in ("Optional", "Union"):
+            for element in annotation.slice:
+                if isinstance(element.slice, cst.Index):
+                    yield from _union_members(element.slice.value, resolver, scope)
+            return
+    yield annotation
+
+
+def _fixture_type(param: Binding) -> str | None:
+    """An unannotated parameter of a pytest test or fixture is the fixture of that name."""
+    function = param.scope.function_node()
+    if function is None or param.name not in PYTEST_FIXTURE_TYPES:
+        return None
+    is_test = function.name.value.startswith("test")
+    is_fixture = any(
+        "fixture" in (dotted_name(_call_target(d.decorator)) or "") for d in function.decorators
+    )
+    return PYTEST_FIXTURE_TYPES[param.name] if is_test or is_fixture else None
+
+
+def _call_target(expr: cst.BaseExpression) -> cst.BaseExpression:
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+def _decorator_name(decorator: cst.Decorator) -> str | None:
+    target = decorator.decorator
+    return target.value if isinstance(target, cst.Name) else None
+
+
+def _methods(node: cst.ClassDef) -> Iterator[cst.FunctionDef]:
+    if isinstance(node.body, cst.IndentedBlock):
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                yield statement
+
+
+def _annotated(binding: Binding) -> cst.CSTNode:
+    assert binding.annotation is not None
+    return cst.Annotation(binding.annotation)
+
+
+def _self_assignments(
+    small: cst.BaseSmallStatement, receiver: str
+) -> Iterator[tuple[str, cst.CSTNode]]:
+    """``self.x = value`` and ``self.x: T = value`` in a method whose first param is `receiver`."""
+
+    def attr_of(target: cst.BaseExpression) -> str | None:
+        if (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == receiver
+        ):
+            return target.attr.value
+        return None
+
+    if isinstance(small, cst.Assign):
+        for target in small.targets:
+            attr = attr_of(target.target)
+            if attr is not None:
+                yield attr, small.value
+    elif isinstance(small, cst.AnnAssign):
+        attr = attr_of(small.target)
+        if attr is not None:
+            yield attr, small.annotation
+    elif isinstance(small, cst.AugAssign):
+        attr = attr_of(small.target)
+        if attr is not None:
+            yield attr, small

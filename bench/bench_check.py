@@ -1,0 +1,463 @@
+"""Time ``asynclint check`` on the real corpus against parse-only baselines.
+
+A linter built on LibCST cannot be faster than LibCST parsing the same files with
+the same number of processes, so every figure is also given as a ratio to that
+floor. Every measure runs over one file list, materialised as a tree of hard
+links, so the in-process parsers and the command-line tools see the same files.
+
+    python bench/bench_check.py [--cache DIR] [--packages a,b] [--sample F]
+                                [--repeat N] [--skip-flake8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import importlib.util
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import partial
+from importlib.metadata import version
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import corpus
+import libcst
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MiB = 1024 * 1024
+# ru_maxrss is in kilobytes on Linux and in bytes on macOS.
+RSS_UNIT = 1 if sys.platform == "darwin" else 1024
+SHOWN_SKIPS = 5
+
+
+class Probe(Enum):
+    """What LibCST does with a file that ``ast.parse`` rejects."""
+
+    PARSED = "parsed by LibCST"
+    REJECTED = "rejected by LibCST"
+    CRASHED = "crashes LibCST"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The benchmarked files (inside ``root``) and what became of those ``ast.parse`` rejects."""
+
+    root: Path
+    files: tuple[Path, ...]
+    lines: int
+    ast_rejected: dict[Probe, list[Path]]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One timed run; ``errors`` counts files the parser rejected."""
+
+    seconds: float
+    cpu_seconds: float
+    errors: int | None = None
+    peak_rss: int | None = None
+    output_lines: int | None = None
+
+
+@dataclass
+class Measure:
+    """A thing to time, or the reason it cannot be timed here."""
+
+    label: str
+    processes: int
+    run: Callable[[], Run] | None
+    unavailable: str = ""
+    runs: list[Run] = field(default_factory=list)
+    failure: str = ""
+
+
+class ToolFailed(Exception):
+    """A command-line tool exited with an error despite ``--exit-zero``."""
+
+
+# --- the file list -----------------------------------------------------------
+
+
+def sampled(relative: Path, fraction: float) -> bool:
+    """Stable per-file choice, so a sample does not change with the package subset."""
+    return zlib.crc32(relative.as_posix().encode()) / 2**32 < fraction
+
+
+def corpus_files(cache: Path, entries: Sequence[corpus.Entry], fraction: float) -> list[Path]:
+    files: list[Path] = []
+    for entry in entries:
+        folder = corpus.source_dir(cache, entry)
+        if not folder.is_dir():
+            raise corpus.CorpusError(
+                f"{folder} is missing; run: python bench/corpus.py --cache {cache}"
+            )
+        files += [
+            path
+            for path in corpus.iter_sources(folder)
+            if sampled(path.relative_to(folder.parent), fraction)
+        ]
+    return files
+
+
+def ast_rejects(path: Path) -> bool:
+    try:
+        ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    return False
+
+
+def libcst_fails(path: Path) -> int:
+    """1 when LibCST cannot parse the file; an int so pool results can be summed."""
+    try:
+        libcst.parse_module(path.read_bytes())
+    except Exception:  # any failure of the parser means "cannot parse" here
+        return 1
+    return 0
+
+
+def probe_worker(paths: Sequence[Path], results: Connection) -> None:
+    for path in paths:
+        results.send(not libcst_fails(path))
+    results.close()
+
+
+def probe_until_crash(paths: Sequence[Path]) -> list[bool]:
+    """LibCST's verdict on each path, in a child process; shorter than ``paths`` if it died."""
+    context = multiprocessing.get_context()
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=probe_worker, args=(paths, sender))
+    child.start()
+    sender.close()
+    verdicts: list[bool] = []
+    try:
+        while True:
+            verdicts.append(receiver.recv())
+    except EOFError:
+        child.join()
+    return verdicts
+
+
+def probe_libcst(paths: Sequence[Path]) -> dict[Path, Probe]:
+    """Classify files ``ast.parse`` rejects; the child dies on, e.g., deeply nested brackets."""
+    outcomes: dict[Path, Probe] = {}
+    pending = list(paths)
+    while pending:
+        verdicts = probe_until_crash(pending)
+        for path, parsed in zip(pending, verdicts, strict=False):  # shorter after a crash
+            outcomes[path] = Probe.PARSED if parsed else Probe.REJECTED
+        if len(verdicts) < len(pending):
+            outcomes[pending[len(verdicts)]] = Probe.CRASHED
+        pending = pending[len(verdicts) + 1 :]
+    return outcomes
+
+
+def link_tree(cache: Path, files: Sequence[Path]) -> tuple[Path, list[Path]]:
+    """Hard-link ``files`` into one folder per file list, reused by later runs."""
+    source_root = cache / "src"
+    relatives = [path.relative_to(source_root) for path in files]
+    digest = hashlib.sha256("\n".join(map(str, relatives)).encode()).hexdigest()[:16]
+    root = cache / "bench" / f"tree-{digest}"
+    if not root.is_dir():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root.parent) as scratch:
+            building = Path(scratch) / root.name
+            building.mkdir()
+            for relative in relatives:
+                link_or_copy(source_root / relative, building / relative)
+            building.rename(root)
+    return root, [root / relative for relative in relatives]
+
+
+def link_or_copy(origin: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(origin, destination)
+    except OSError:  # another file system, or links not supported
+        shutil.copyfile(origin, destination)
+
+
+def build_corpus(cache: Path, entries: Sequence[corpus.Entry], fraction: float) -> Corpus:
+    """The file list every measure uses: files LibCST cannot handle are left out."""
+    files = corpus_files(cache, entries, fraction)
+    if not files:
+        raise corpus.CorpusError(f"a sample of {fraction:g} holds no file; take a larger one")
+    outcomes = probe_libcst([path for path in files if ast_rejects(path)])
+    kept = [path for path in files if outcomes.get(path, Probe.PARSED) is Probe.PARSED]
+    by_probe = {probe: [p for p, o in outcomes.items() if o is probe] for probe in Probe}
+    root, linked = link_tree(cache, kept)
+    lines = sum(corpus.count_lines(path.read_bytes()) for path in linked)
+    return Corpus(root, tuple(linked), lines, by_probe)
+
+
+# --- in-process parsers --------------------------------------------------------
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of the children it has waited for.
+
+    Unlike wall time, it does not grow when other programs compete for the cores.
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def in_process(count_errors: Callable[[], int]) -> Run:
+    start, cpu_start = time.perf_counter(), cpu_seconds()
+    errors = count_errors()
+    return Run(time.perf_counter() - start, cpu_seconds() - cpu_start, errors=errors)
+
+
+def ast_errors(files: Sequence[Path]) -> int:
+    return sum(map(ast_rejects, files))
+
+
+def libcst_errors(files: Sequence[Path], processes: int) -> int:
+    """Pool start-up is inside the timing, as it is for ``asynclint --jobs``."""
+    if processes == 1:
+        return sum(map(libcst_fails, files))
+    with multiprocessing.get_context().Pool(processes) as pool:
+        errors = sum(pool.imap_unordered(libcst_fails, files, chunksize=8))
+        pool.close()
+        pool.join()  # reaped workers add their CPU time to RUSAGE_CHILDREN
+    return errors
+
+
+# --- command-line tools --------------------------------------------------------
+
+
+# A child's ru_maxrss starts at the RSS of the process that forked it (the kernel
+# keeps the old memory's high-water mark across exec), so a tool started from
+# this large process would report at least this process's size. The tool is
+# therefore started from a bare interpreter that imports nothing but os, sys
+# and time, and that interpreter reports the tool's figures to the given file.
+LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    cpu = usage.ru_utime + usage.ru_stime
+    report.write(f"{time.perf_counter() - start} {cpu} {usage.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def last_line(text: str) -> str:
+    return (text.strip().splitlines() or ["no output"])[-1]
+
+
+def run_tool(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
+    """Wall time, CPU time and peak RSS (largest single process of its tree) of one run."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out, err, report = (Path(scratch) / name for name in ("out", "err", "report"))
+        launcher = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(report), *command]
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            done = subprocess.run(launcher, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
+        if done.returncode != 0:
+            message = last_line(err.read_text(errors="replace"))
+            raise ToolFailed(f"exit {done.returncode}: {message}")
+        seconds, cpu, peak = report.read_text().split()
+        with out.open("rb") as stdout:
+            output_lines = sum(1 for _ in stdout)
+    peak_rss = int(peak) * RSS_UNIT
+    return Run(float(seconds), float(cpu), peak_rss=peak_rss, output_lines=output_lines)
+
+
+def python_module(name: str) -> list[str] | None:
+    """How to start a tool: as a module of this interpreter, else from PATH."""
+    if importlib.util.find_spec(name) is not None:
+        return [sys.executable, "-m", name]
+    found = shutil.which(name)
+    return [found] if found else None
+
+
+def asynclint_env() -> dict[str, str]:
+    """Make the checkout this script lives in importable, installed or not."""
+    paths = [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+
+
+def asynclint_measures(tree: Corpus, counts: Sequence[int]) -> list[Measure]:
+    base = [sys.executable, "-m", "asynclint", "check"]
+    env = asynclint_env()
+    probe = subprocess.run([*base, "--help"], env=env, capture_output=True, text=True)
+    if probe.returncode != 0:
+        reason = last_line(probe.stderr)
+        return [Measure("asynclint check", 1, None, f"CLI not usable yet ({reason})")]
+    # A result cache would turn repeats into cache hits.
+    flags = ["--exit-zero", "--format", "concise"]
+    flags += ["--no-cache"] if "--no-cache" in probe.stdout else []
+    return [
+        Measure(
+            f"asynclint check --jobs {n}",
+            n,
+            partial(run_tool, [*base, *flags, "--jobs", str(n), "."], tree.root, env),
+        )
+        for n in counts
+    ]
+
+
+def ruff_measure(tree: Corpus, jobs: int) -> Measure:
+    label = "ruff check --select ASYNC,RUF006"
+    ruff = python_module("ruff")
+    if ruff is None:
+        return Measure(label, jobs, None, "not installed")
+    # --isolated: no configuration file can change what is checked.
+    flags = ["check", "--isolated", "--no-cache", "--exit-zero", "--select", "ASYNC,RUF006"]
+    flags += ["--target-version", "py313", "--output-format", "concise", "."]
+    return Measure(label, jobs, partial(run_tool, [*ruff, *flags], tree.root))
+
+
+def flake8_measure(tree: Corpus, jobs: int, skip: bool) -> Measure:
+    label = "flake8 --select ASYNC"
+    flake8 = python_module("flake8")
+    if skip:
+        return Measure(label, jobs, None, "skipped (--skip-flake8)")
+    if flake8 is None:
+        return Measure(label, jobs, None, "not installed")
+    version = subprocess.run([*flake8, "--version"], capture_output=True, text=True)
+    if "flake8-async" not in version.stdout:
+        return Measure(label, jobs, None, "flake8-async not installed")
+    flags = ["--isolated", "--exit-zero", "--select", "ASYNC", "--jobs", str(jobs)]
+    flags += ["--filename", "*.py,*.pyi", "."]
+    return Measure(label, jobs, partial(run_tool, [*flake8, *flags], tree.root))
+
+
+def all_measures(tree: Corpus, skip_flake8: bool) -> list[Measure]:
+    cores = os.cpu_count() or 1
+    counts = sorted({1, cores})
+    files = tree.files
+    measures = [Measure("ast.parse", 1, partial(in_process, partial(ast_errors, files)))]
+    measures += [
+        Measure("libcst.parse_module", n, partial(in_process, partial(libcst_errors, files, n)))
+        for n in counts
+    ]
+    measures += asynclint_measures(tree, counts)
+    measures.append(ruff_measure(tree, cores))
+    measures.append(flake8_measure(tree, cores, skip_flake8))
+    return measures
+
+
+# --- running and reporting ----------------------------------------------------
+
+
+def execute(measure: Measure, repeat: int) -> None:
+    if measure.run is None:
+        return
+    print(f"timing {measure.label} ({measure.processes} proc) x{repeat}", file=sys.stderr)
+    try:
+        measure.runs = [measure.run() for _ in range(repeat)]
+    except ToolFailed as error:
+        measure.failure = str(error)
+
+
+def libcst_floor(measures: Sequence[Measure]) -> dict[int, float]:
+    """Median LibCST parse time by process count: the denominator of every ratio."""
+    return {
+        m.processes: statistics.median(run.seconds for run in m.runs)
+        for m in measures
+        if m.label == "libcst.parse_module" and m.runs
+    }
+
+
+def format_row(measure: Measure, tree: Corpus, floor: dict[int, float]) -> str:
+    head = f"{measure.label:<36} {measure.processes:>5}"
+    if not measure.runs:
+        return f"{head}  {measure.unavailable or 'failed: ' + measure.failure}"
+    seconds = statistics.median(run.seconds for run in measure.runs)
+    cpu = statistics.median(run.cpu_seconds for run in measure.runs)
+    last = measure.runs[-1]
+    ratio = f"{seconds / floor[measure.processes]:.2f}x" if measure.processes in floor else "-"
+    peaks = [run.peak_rss for run in measure.runs if run.peak_rss is not None]
+    rss = f"{max(peaks) / MiB:.0f} MiB" if peaks else "-"
+    count = last.errors if last.errors is not None else last.output_lines
+    figures = f"{seconds:>9.2f} {cpu:>9.2f} {len(tree.files) / seconds:>9.0f}"
+    figures += f" {tree.lines / seconds:>10.0f}"
+    return f"{head} {figures} {ratio:>8} {rss:>9} {count if count is not None else '-':>8}"
+
+
+def report_corpus(tree: Corpus, entries: Sequence[corpus.Entry], fraction: float) -> None:
+    load = os.getloadavg()[0]  # other work on the machine skews the multi-process figures
+    print(f"python {platform.python_version()}, libcst {version('libcst')}, ", end="")
+    print(f"{os.cpu_count()} cpus, load average {load:.2f} before the run")
+    names = ", ".join(entry.dirname for entry in entries)
+    print(f"corpus: {len(tree.files)} files, {tree.lines} lines (sample {fraction:g}) of {names}")
+    print(f"file tree: {tree.root}")
+    for probe, paths in tree.ast_rejected.items():
+        if paths:
+            left_out = "left out" if probe is not Probe.PARSED else "kept; ast.parse errors"
+            print(f"ast.parse rejects {len(paths)} file(s) {probe.value} ({left_out})")
+            for path in paths[:SHOWN_SKIPS]:
+                print(f"    {path}")
+
+
+def report(measures: Sequence[Measure], tree: Corpus) -> None:
+    floor = libcst_floor(measures)
+    print(
+        f"{'measure':<36} {'procs':>5} {'seconds':>9} {'cpu s':>9} {'files/s':>9} {'lines/s':>10}"
+        f" {'vs LibCST':>8} {'peak RSS':>9} {'errs/out':>8}"
+    )
+    for measure in measures:
+        print(format_row(measure, tree, floor))
+
+
+def fraction_arg(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=corpus.default_cache(), help="corpus cache")
+    parser.add_argument("--packages", help="comma-separated subset, e.g. aiohttp,asyncio")
+    parser.add_argument("--sample", type=fraction_arg, default=1.0, help="fraction of files")
+    parser.add_argument("--repeat", type=positive_int, default=3, help="runs per measure")
+    parser.add_argument("--skip-flake8", action="store_true", help="do not time flake8-async")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    cache: Path = args.cache.expanduser().resolve()
+    try:
+        entries = corpus.select(args.packages.split(",") if args.packages else None)
+        tree = build_corpus(cache, entries, args.sample)
+    except (corpus.CorpusError, OSError) as error:
+        print(f"bench_check.py: error: {error}", file=sys.stderr)
+        return 1
+    report_corpus(tree, entries, args.sample)
+    sys.stdout.flush()  # keep the header above the progress lines on a terminal
+    measures = all_measures(tree, args.skip_flake8)
+    for measure in measures:
+        execute(measure, args.repeat)
+    report(measures, tree)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Shared helpers: run the real `asynclint` command in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """`run_cli("check", "x.py", cwd=..., input=...)`: the CLI as a user runs it."""
+
+    def run(
+        *args: str, cwd: Path | None = None, input: str | bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+        env["PYTHONIOENCODING"] = "utf-8"
+        raw = input.encode() if isinstance(input, str) else input
+        done = subprocess.run(
+            [sys.executable, "-m", "asynclint", *args],
+            cwd=cwd or tmp_path,
+            input=raw,
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
+        )
+
+    return run

@@ -1,0 +1,104 @@
+"""Correct look-alikes of the buggy cases: the sanitizer must report none of them."""
+
+import asyncio
+import contextlib
+import sys
+import threading
+import time
+
+import pytest
+
+
+async def short() -> int:
+    await asyncio.sleep(0)
+    return 1
+
+
+async def worker() -> None:
+    await asyncio.sleep(3600)
+
+
+async def fail() -> None:
+    raise ValueError("expected")
+
+
+async def numbers():  # type: ignore[no-untyped-def]
+    yield 1
+    yield 2
+
+
+@pytest.mark.asyncio
+async def test_awaited_coroutine() -> None:
+    assert await short() == 1
+
+
+@pytest.mark.asyncio
+async def test_awaited_task() -> None:
+    task = asyncio.create_task(short())
+    assert await task == 1
+
+
+@pytest.mark.asyncio
+async def test_gathered_tasks() -> None:
+    assert await asyncio.gather(short(), asyncio.create_task(short())) == [1, 1]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is 3.11+")
+@pytest.mark.asyncio
+async def test_task_group() -> None:
+    async with asyncio.TaskGroup() as group:
+        task = group.create_task(short())
+    assert task.result() == 1
+
+
+@pytest.mark.asyncio
+async def test_cancel_then_await() -> None:
+    task = asyncio.create_task(worker())
+    await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@pytest.mark.asyncio
+async def test_gather_return_exceptions() -> None:
+    results = await asyncio.gather(fail(), short(), return_exceptions=True)
+    assert isinstance(results[0], ValueError)
+
+
+@pytest.mark.asyncio
+async def test_to_thread() -> None:
+    await asyncio.to_thread(time.sleep, 0.2)
+
+
+@pytest.mark.asyncio
+async def test_closed_async_generator() -> None:
+    agen = numbers()
+    assert await agen.__anext__() == 1
+    await agen.aclose()
+    assert [n async for n in numbers()] == [1, 2]
+
+
+@pytest.mark.asyncio
+async def test_timeout() -> None:
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(worker(), 0.01)
+    if sys.version_info >= (3, 11):
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await worker()
+
+
+@pytest.mark.asyncio
+async def test_call_soon_threadsafe() -> None:
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    thread = threading.Thread(target=loop.call_soon_threadsafe, args=(future.set_result, 7))
+    thread.start()
+    assert await future == 7
+    thread.join()
+
+
+def test_closed_loop() -> None:
+    loop = asyncio.new_event_loop()
+    loop.close()

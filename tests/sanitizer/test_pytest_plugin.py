@@ -1,0 +1,227 @@
+"""The pytest plugin, through real pytest runs: each buggy test fails with the right code
+and creation line, each correct look-alike passes, under every activation method."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.sanitizer.helpers import BUGGY, CORRECT, clean_env, expected_bugs, plugin_args, site_dir
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+FAILED = {
+    "ASL601": "test_unawaited_coroutine",
+    "ASL602": "test_destroyed_pending",
+    "ASL604": "test_exception_never_retrieved",
+    "ASL605": "test_blocked_loop",
+    "ASL607": "test_async_generator_not_finalized",
+    "ASL608": "test_unclosed_loop",
+}
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    clean_env(monkeypatch)
+    pytester.makepyfile(test_buggy=BUGGY, test_correct=CORRECT)
+    pytester.makeini(INI)
+    return pytester
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-ra", *plugin_args(), *args)
+
+
+def reported(path: Path) -> set[tuple[str, str, int]]:
+    findings = json.loads(path.read_text(encoding="utf-8"))["findings"]
+    return {
+        (f["owner"].rpartition("::")[2], f["code"], f["site"][0]["line"])
+        for f in findings
+        if f["site"] and Path(f["site"][0]["path"]).name == "test_buggy.py"
+    } | {(f["owner"], f["code"], 0) for f in findings if "test_buggy.py" not in str(f["site"])}
+
+
+def test_strict_mode_fails_each_buggy_test_and_passes_the_look_alikes(
+    project: pytest.Pytester,
+) -> None:
+    result = run(project, "--asyncsan", "-vv")  # -vv: summary lines not cut
+    outcomes = result.parseoutcomes()
+    assert (outcomes["failed"], outcomes["errors"]) == (6, 1)
+    assert outcomes["passed"] + outcomes.get("skipped", 0) == 11 + 1  # + teardown-error test
+    result.stdout.fnmatch_lines_random(
+        [
+            f"FAILED test_buggy.py::{test} - Failed: asyncsan {code} *"
+            for code, test in FAILED.items()
+        ]
+        + ["ERROR test_buggy.py::test_leaked_task - Failed: asyncsan ASL603 task-leaked*"]
+    )
+    for test, code, line in expected_bugs(BUGGY):
+        result.stdout.fnmatch_lines([f"asyncsan {code} *", "*", f"*test_buggy.py:{line} in {test}"])
+    assert "test_correct.py" not in "\n".join(line for line in result.outlines if "FAILED" in line)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize("activation", ["option", "ini", "env", "xoption"])
+def test_report_mode_blames_the_right_test_and_line(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, activation: str
+) -> None:
+    out = project.path / "out.json"
+    args = [f"--asyncsan-report={out}"]
+    if activation == "option":
+        args.append("--asyncsan=report")
+    elif activation == "ini":
+        project.makeini(INI + "asyncsan = report\n")
+    elif activation == "env":
+        monkeypatch.setenv("ASYNCSAN", "report")
+    if activation == "xoption":
+        code = (
+            f"import site, sys; site.addsitedir({str(site_dir(project.path))!r}); import pytest;"
+            f" sys.exit(pytest.main({['-p', 'no:cacheprovider', *plugin_args(), *args]!r}))"
+        )
+        result = project.run(sys.executable, "-X", "asyncsan=report", "-c", code)
+    else:
+        result = run(project, *args)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*= asyncsan report =*", "asyncsan report: 7 findings"])
+    assert reported(out) == expected_bugs(BUGGY)
+
+
+def test_auto_mode_without_markers(project: pytest.Pytester) -> None:
+    unmarked = "\n".join(line for line in BUGGY.splitlines() if line != "@pytest.mark.asyncio")
+    project.makepyfile(test_buggy=unmarked)
+    out = project.path / "out.json"
+    result = run(
+        project, "--asyncsan=report", f"--asyncsan-report={out}", "-o", "asyncio_mode=auto"
+    )
+    assert result.ret == 0
+    assert reported(out) == expected_bugs(unmarked)
+
+
+def test_correct_suite_is_unchanged(project: pytest.Pytester) -> None:
+    (project.path / "test_buggy.py").unlink()
+    plain = run(project)
+    sanitized = run(project, "--asyncsan")
+    assert plain.ret == sanitized.ret == 0
+    assert plain.parseoutcomes() == sanitized.parseoutcomes()
+    assert "asyncsan" not in sanitized.stdout.str()
+
+
+def test_marker_tunes_one_test(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_buggy="""
+        import asyncio, pytest
+
+        async def worker():
+            await asyncio.sleep(1)
+
+        @pytest.mark.asyncio
+        @pytest.mark.asyncsan(off=True)
+        async def test_off():
+            worker()
+
+        @pytest.mark.asyncio
+        @pytest.mark.asyncsan(checks=["task-leaked"])
+        async def test_other_checks():
+            worker()
+
+        @pytest.mark.asyncio
+        @pytest.mark.asyncsan(ignore=["worker"])
+        async def test_ignored():
+            worker()
+
+        @pytest.mark.asyncio
+        @pytest.mark.asyncsan(ignore=["other*"])
+        async def test_not_ignored():
+            worker()
+        """
+    )
+    result = run(project, "--asyncsan", "-vv", "test_buggy.py")
+    result.assert_outcomes(passed=3, failed=1, warnings=4)
+    result.stdout.fnmatch_lines(
+        ["FAILED test_buggy.py::test_not_ignored - Failed: asyncsan ASL601*"]
+    )
+
+
+def test_module_loop_leaks_blame_the_test_not_the_fixture(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_buggy="""
+        import asyncio, pytest, pytest_asyncio
+
+        pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+        @pytest_asyncio.fixture(scope="module", loop_scope="module")
+        async def background():
+            task = asyncio.create_task(asyncio.sleep(3600))
+            yield task
+
+        async def test_uses_background(background):
+            pass
+
+        async def test_leaks():
+            asyncio.create_task(asyncio.sleep(3600))
+
+        async def test_after(background):
+            pass
+        """
+    )
+    result = run(project, "--asyncsan", "-vv", "test_buggy.py")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "ERROR test_buggy.py::test_leaks - Failed: asyncsan ASL603*",
+            "*= asyncsan findings outside any test =*",
+            "asyncsan ASL603 task-leaked: task * running sleep()",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_anyio_uvloop_unittest_and_xdist(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_buggy="""
+        import asyncio, sys, unittest, pytest
+
+        async def worker():
+            await asyncio.sleep(3600)
+
+        @pytest.fixture
+        def anyio_backend():
+            return "asyncio"
+
+        @pytest.mark.anyio
+        async def test_anyio():
+            worker()  # line 12
+
+        class Case(unittest.IsolatedAsyncioTestCase):
+            async def test_unittest_leak(self):
+                asyncio.create_task(worker())  # line 16
+
+        @pytest.mark.skipif(sys.platform == "win32", reason="no uvloop")
+        def test_uvloop():
+            import uvloop
+
+            async def main():
+                asyncio.create_task(worker())  # line 23
+
+            uvloop.run(main()) if sys.version_info >= (3, 11) else asyncio.run(main())
+        """
+    )
+    out = project.path / "out.json"
+    result = run(
+        project, "-n", "2", "--asyncsan=report", f"--asyncsan-report={out}", "test_buggy.py"
+    )
+    assert result.ret == 0
+    result.assert_outcomes(passed=3)
+    findings = json.loads(out.read_text(encoding="utf-8"))["findings"]
+    assert sorted(
+        (f["owner"].rpartition("::")[2], f["code"], f["site"][0]["line"]) for f in findings
+    ) == [
+        ("test_anyio", "ASL601", 12),
+        ("test_unittest_leak", "ASL603", 16),
+        ("test_uvloop", "ASL603", 23),
+    ]
+    strict = run(project, "-n", "2", "--asyncsan=strict", "test_buggy.py")
+    strict.assert_outcomes(failed=3)
