@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from asynclint import __version__, parallel
+from asynclint import __version__, index, parallel
 from asynclint.config import ConfigError, ConfigResolver, Selection, enabled_codes, ignored_for
 from asynclint.diagnostic import RunResult
 from asynclint.discovery import STDIN, discover
@@ -109,7 +109,10 @@ def check(
                 verbose,
             )
         )
-    results = parallel.run(file_jobs, jobs or os.cpu_count() or 1)
+    workers = jobs or os.cpu_count() or 1
+    on_disk = [job.path for job in file_jobs if job.data is None]
+    index.set_active(parallel.build_index(on_disk, workers))
+    results = parallel.run(file_jobs, workers)
     result = _collect(results, list(found.errors))
     rules = {rule.code: rule for rule in all_rules() if rule.code in enabled}
     text = FORMATS[output_format](

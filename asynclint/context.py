@@ -8,10 +8,13 @@ methods ran, so rules never re-derive "am I in an ``async def``?" (a nested ``de
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass
 
 import libcst as cst
 
+from asynclint import index
+from asynclint.index import module_name
 from asynclint.resolve import Resolver
 from asynclint.scope import Scope, ScopeKind
 from asynclint.usage import loaded_names, reads_any_local
@@ -59,7 +62,9 @@ class Context:
     def __init__(self, path: str, module: cst.Module) -> None:
         self.path = path
         self.module = module
-        self.resolver = Resolver()
+        self.resolver = Resolver(
+            module_name(path), os.path.basename(path) == "__init__.py", index.active()
+        )
         self.scope = Scope.build(ScopeKind.MODULE, module, None)
         self.functions: list[Function] = []
         self.classes: list[cst.ClassDef] = []

@@ -19,23 +19,40 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from asynclint import index
 from asynclint.diagnostic import Diagnostic
 from asynclint.engine import SYNTAX_ERROR, FileJob, FileResult, check_file
 
 _progress_dir: str | None = None
 
 
-def _init_worker(progress_dir: str) -> None:
+def _init_worker(progress_dir: str | None, project: index.ProjectIndex | None) -> None:
     global _progress_dir
     _progress_dir = progress_dir
+    if project is not None:
+        index.set_active(project)
     # The parent handles Ctrl-C; workers die with the pool instead of printing tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _check_in_worker(index: int, job: FileJob) -> FileResult:
+def _check_in_worker(position: int, job: FileJob) -> FileResult:
     assert _progress_dir is not None
-    Path(_progress_dir, str(os.getpid())).write_text(str(index))
+    Path(_progress_dir, str(os.getpid())).write_text(str(position))
     return check_file(job)
+
+
+def _shipped_index() -> index.ProjectIndex | None:
+    """The index for workers: inherited for free with ``fork``, pickled once otherwise."""
+    return None if _context().get_start_method() == "fork" else index.active()
+
+
+def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
+    """The project index of `paths`, one ``ast`` parse per file spread over the workers."""
+    if workers <= 1 or len(paths) < 2 * workers:
+        return index.build(paths)
+    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+        facts = pool.map(index.facts_for, paths, chunksize=max(1, len(paths) // (workers * 8)))
+        return index.ProjectIndex(fact for fact in facts if fact is not None)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -51,10 +68,10 @@ def run(jobs: Sequence[FileJob], workers: int) -> list[FileResult]:
     pending = list(range(len(jobs)))
     while pending:
         in_flight = _run_pool(jobs, pending, max(1, min(workers, len(pending))), results)
-        for index in in_flight:
-            results[index] = _isolated(jobs[index])
-        pending = [index for index in pending if index not in results]
-    return [results[index] for index in range(len(jobs))]
+        for position in in_flight:
+            results[position] = _isolated(jobs[position])
+        pending = [position for position in pending if position not in results]
+    return [results[position] for position in range(len(jobs))]
 
 
 def _run_pool(
@@ -63,26 +80,32 @@ def _run_pool(
     """Run `indices` in a pool; return the ones in flight if the pool broke."""
     with tempfile.TemporaryDirectory(prefix="asynclint-") as progress:
         with ProcessPoolExecutor(
-            workers, mp_context=_context(), initializer=_init_worker, initargs=(progress,)
+            workers,
+            mp_context=_context(),
+            initializer=_init_worker,
+            initargs=(progress, _shipped_index()),
         ) as pool:
             futures: dict[int, Future[FileResult]] = {
-                index: pool.submit(_check_in_worker, index, jobs[index]) for index in indices
+                position: pool.submit(_check_in_worker, position, jobs[position])
+                for position in indices
             }
             broken = False
-            for index, future in futures.items():
+            for position, future in futures.items():
                 try:
-                    results[index] = future.result()
+                    results[position] = future.result()
                 except BrokenProcessPool:
                     broken = True
         if not broken:
             return []
         in_flight = {int(path.read_text() or -1) for path in Path(progress).iterdir()}
-        return sorted(index for index in in_flight if index not in results)
+        return sorted(position for position in in_flight if position not in results)
 
 
 def _isolated(job: FileJob) -> FileResult:
     """Check one file alone in a fresh process; a crash becomes an ASL900 finding."""
-    with ProcessPoolExecutor(1, mp_context=_context()) as pool:
+    with ProcessPoolExecutor(
+        1, mp_context=_context(), initializer=_init_worker, initargs=(None, _shipped_index())
+    ) as pool:
         try:
             return pool.submit(check_file, job).result()
         except BrokenProcessPool:

@@ -11,12 +11,14 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
+from asynclint.index import ProjectIndex, absolute_import
 from asynclint.knowledge.asyncio_api import (
     PYTEST_FIXTURE_TYPES,
     RETURN_TYPES,
     TASK_GROUP,
     TYPE_ALIASES,
 )
+from asynclint.knowledge.coroutines import ASYNC_CLASSES
 from asynclint.scope import (
     Binding,
     BindingKind,
@@ -27,6 +29,9 @@ from asynclint.scope import (
     walk_small,
 )
 
+KNOWN_TYPES: dict[str, str] = {**TYPE_ALIASES, **ASYNC_CLASSES}
+"""Every class name (as imported) whose instances rules know something about."""
+
 _MAX_DEPTH = 8
 _SELF_RETURNING_CMS = frozenset([TASK_GROUP])
 """Types whose ``__aenter__`` returns the object itself (``async with X() as x``)."""
@@ -35,7 +40,12 @@ _SELF_RETURNING_CMS = frozenset([TASK_GROUP])
 class Resolver:
     """Answers name and type questions for one file; caches per-class attribute facts."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, module: str = "", is_package: bool = False, index: ProjectIndex | None = None
+    ) -> None:
+        self.module = module
+        self.is_package = is_package
+        self.index = index or ProjectIndex()
         self._class_attributes: dict[int, dict[str, list[tuple[cst.CSTNode, Scope]]]] = {}
 
     def qualname(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
@@ -54,13 +64,35 @@ class Resolver:
         return names.pop() if len(names) == 1 else None
 
     def _binding_qualname(self, binding: Binding, depth: int) -> str | None:
-        if binding.kind is BindingKind.IMPORT:
-            return binding.qualname
+        if binding.kind is BindingKind.IMPORT and binding.qualname is not None:
+            return self._absolute(binding.qualname)
+        if (
+            binding.kind in (BindingKind.DEF, BindingKind.CLASS)
+            and binding.scope.kind is ScopeKind.MODULE
+            and self.module
+        ):
+            return f"{self.module}.{binding.name}"
         if binding.kind is BindingKind.ASSIGN and isinstance(
             binding.value, (cst.Name, cst.Attribute)
         ):
             return self.qualname(binding.value, binding.scope, depth + 1)
         return None
+
+    def _absolute(self, qualname: str) -> str:
+        """``.store.Store`` imported in ``pkg.api`` → ``pkg.store.Store``."""
+        target = qualname.lstrip(".")
+        level = len(qualname) - len(target)
+        return absolute_import(self.module, self.is_package, level, target) if level else target
+
+    def known_type(self, qualname: str | None) -> str | None:
+        """The canonical type a class name stands for: asyncio knowledge or a project class."""
+        if qualname is None:
+            return None
+        known = KNOWN_TYPES.get(qualname)
+        if known is not None:
+            return known
+        found = self.index.class_fact(qualname)
+        return None if found is None else found[0]
 
     def infer(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
         """The canonical type of `expr` when local evidence shows it, else None."""
@@ -70,7 +102,7 @@ class Resolver:
             callee = self.qualname(expr.func, scope, depth + 1)
             if callee is None:
                 return None
-            return RETURN_TYPES.get(callee) or TYPE_ALIASES.get(callee)
+            return RETURN_TYPES.get(callee) or self.known_type(callee)
         if isinstance(expr, cst.Name):
             bindings = scope.lookup(expr.value)
             if bindings is None:
@@ -101,7 +133,7 @@ class Resolver:
                 return None
         members = list(_union_members(annotation, self, scope))
         return _agree(
-            TYPE_ALIASES.get(self.qualname(member, scope) or "")
+            self.known_type(self.qualname(member, scope))
             for member in members
             if not _is_none(member)
         )
@@ -123,15 +155,17 @@ class Resolver:
         return None
 
     def _attribute_type(self, expr: cst.Attribute, scope: Scope, depth: int) -> str | None:
-        """``self.x`` inside a method: the type of every value assigned to ``x``."""
-        if not isinstance(expr.value, cst.Name):
-            return None
-        class_scope = self._class_of_self(expr.value.value, scope)
+        """``self.x`` inside a method: the type of every value assigned to ``x``; for other
+        receivers of a known project class, what the index says about the attribute."""
+        class_scope = None
+        if isinstance(expr.value, cst.Name):
+            class_scope = self.class_of_self(expr.value.value, scope)
         if class_scope is None:
-            return None
+            owner = self.infer(expr.value, scope, depth + 1)
+            return None if owner is None else self._indexed_attribute(owner, expr.attr.value)
         sources = self._attributes(class_scope).get(expr.attr.value)
         if not sources:
-            return None
+            return self._indexed_attribute(self.class_name(class_scope), expr.attr.value)
         results = []
         for node, where in sources:
             if isinstance(node, cst.Annotation):
@@ -142,7 +176,21 @@ class Resolver:
                 results.append(None)
         return _agree(results)
 
-    def _class_of_self(self, name: str, scope: Scope) -> Scope | None:
+    def _indexed_attribute(self, owner: str | None, attribute: str) -> str | None:
+        if owner is None:
+            return None
+        return self.known_type(self.index.attribute_class(owner, attribute))
+
+    def class_name(self, class_scope: Scope) -> str | None:
+        """The dotted name of a module-level class, as the index knows it."""
+        node = class_scope.node
+        if not self.module or not isinstance(node, cst.ClassDef):
+            return None
+        if class_scope.parent is None or class_scope.parent.kind is not ScopeKind.MODULE:
+            return None
+        return f"{self.module}.{node.name.value}"
+
+    def class_of_self(self, name: str, scope: Scope) -> Scope | None:
         """The class scope when `name` is the first parameter of a method of that class."""
         bindings = scope.lookup(name)
         if not bindings or len(bindings) != 1 or bindings[0].kind is not BindingKind.PARAM:

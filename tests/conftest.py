@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+collect_ignore_glob = ["data/*"]
+"""Example projects under data/ are inputs to asynclint, not tests of this suite."""
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 

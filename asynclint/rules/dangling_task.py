@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asynclint.context import BlockKind
 from asynclint.knowledge.asyncio_api import (
     CALLBACK_REGISTRARS,
     DONE_CALLBACK_METHODS,
@@ -20,6 +21,13 @@ from asynclint.knowledge.asyncio_api import (
 from asynclint.rule import Invalid, Rule, Valid
 
 _GC = "can be garbage-collected before it finishes"
+_RAISES = frozenset(["raises", "assertRaises", "assertRaisesRegex"])
+
+
+def _is_raises(func: cst.BaseExpression) -> bool:
+    if isinstance(func, cst.Attribute):
+        return func.attr.value in _RAISES
+    return isinstance(func, cst.Name) and func.value in _RAISES
 _MAX_SPELLING = 48
 
 
@@ -236,6 +244,7 @@ class DanglingTask(Rule):
         Valid(
             """
             import asyncio
+            import pytest
 
             def create_task(coro):
                 return coro
@@ -252,6 +261,10 @@ class DanglingTask(Rule):
                 done = asyncio.create_task(work())
                 while not done.done():
                     await asyncio.sleep(0)
+
+            def test_closed_loop_refuses_tasks(loop):
+                with pytest.raises(RuntimeError):
+                    loop.create_task(work())
 
             def main_sync():
                 asyncio.run(work())
@@ -319,6 +332,8 @@ class DanglingTask(Rule):
             return
         name = target.value
         call = self._spelling(value.func)
+        if self._expects_exception():
+            return
         if name == "_":
             self.report(
                 value, f"the task from `{call}(...)` is assigned to `_` and dropped; it {_GC}"
@@ -326,7 +341,20 @@ class DanglingTask(Rule):
         elif self.context.is_local(name) and not self.context.is_used(name):
             self.report(value, f"the task `{name}` from `{call}(...)` is never used; it {_GC}")
 
+    def _expects_exception(self) -> bool:
+        """Inside ``with pytest.raises(...)``/``self.assertRaises(...)`` the call is expected
+        to fail, so no task outlives the statement."""
+        for block in reversed(self.context.blocks):
+            if block.kind is BlockKind.WITH:
+                assert isinstance(block.node, cst.With)
+                for item in block.node.items:
+                    if isinstance(item.item, cst.Call) and _is_raises(item.item.func):
+                        return True
+        return False
+
     def _report_discarded(self, call: cst.Call) -> None:
+        if self._expects_exception():
+            return
         spelling = self._spelling(call.func)
         if self.context.qualname(call.func) in SHIELD:
             self.report(

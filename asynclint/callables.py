@@ -1,0 +1,120 @@
+"""Does calling this expression produce a coroutine? True, False, or None for unknown.
+
+Rules that flag a coroutine nobody awaits (ASL101, ASL103, ASL105) ask here. Evidence, in
+order of confidence: ``async def``/``def`` of the same module (functions, nested functions,
+methods through ``self``/``cls`` and same-module base classes), the standard library's
+coroutine functions and the async methods of receivers whose type is known. A decorator
+that is not known to be transparent makes the answer unknown; unknown makes rules silent.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint.context import Context
+from asynclint.index import FunctionFact
+from asynclint.knowledge.coroutines import (
+    ASYNC_METHODS,
+    COROUTINE_FUNCTIONS,
+    TRANSPARENT_DECORATORS,
+)
+from asynclint.scope import BindingKind, Scope, ScopeKind
+
+_MAX_BASES = 10
+
+
+def returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None:
+    """Whether ``func(...)`` returns a coroutine object."""
+    qualname = context.qualname(func)
+    if qualname in COROUTINE_FUNCTIONS:
+        return True
+    if isinstance(func, cst.Name):
+        local = _name_kind(func.value, context.scope, context)
+        if local is not None:
+            return local
+    elif isinstance(func, cst.Attribute):
+        receiver_type = context.infer(func.value)
+        if receiver_type in ASYNC_METHODS and func.attr.value in ASYNC_METHODS[receiver_type]:
+            return True
+        class_scope = _receiver_class(func.value, context)
+        if class_scope is not None:
+            local = _method_kind(class_scope, func.attr.value, context, 0)
+            if local is not None:
+                return local
+            receiver_type = context.resolver.class_name(class_scope)
+        if receiver_type is not None:
+            return _fact_kind(context.resolver.index.method(receiver_type, func.attr.value))
+    return None if qualname is None else _indexed_kind(qualname, context)
+
+
+def _indexed_kind(qualname: str, context: Context) -> bool | None:
+    """What the project index says: a function's kind; calling a class makes no coroutine."""
+    project = context.resolver.index
+    if project.class_fact(qualname) is not None:
+        return False
+    return _fact_kind(project.function(qualname))
+
+
+def _fact_kind(fact: FunctionFact | None) -> bool | None:
+    return None if fact is None or fact.opaque else fact.is_async
+
+
+def _name_kind(name: str, scope: Scope, context: Context) -> bool | None:
+    bindings = scope.lookup(name)
+    if not bindings:
+        return None
+    kinds = {
+        _def_kind(binding.node, context, binding.scope)
+        if binding.kind is BindingKind.DEF
+        else None
+        for binding in bindings
+    }
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _def_kind(node: cst.CSTNode, context: Context, scope: Scope) -> bool | None:
+    assert isinstance(node, cst.FunctionDef)
+    for decorator in node.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        if context.resolver.qualname(target, scope) not in TRANSPARENT_DECORATORS:
+            return None
+    return node.asynchronous is not None
+
+
+def _receiver_class(receiver: cst.BaseExpression, context: Context) -> Scope | None:
+    """The class scope for ``self``/``cls`` inside one of its methods."""
+    if not isinstance(receiver, cst.Name):
+        return None
+    return context.resolver.class_of_self(receiver.value, context.scope)
+
+
+def _method_kind(class_scope: Scope, name: str, context: Context, depth: int) -> bool | None:
+    """The kind of method `name` on the class, searching same-module bases in order."""
+    bindings = class_scope.bindings.get(name)
+    if bindings:
+        if all(binding.kind is BindingKind.DEF for binding in bindings):
+            kinds = {_def_kind(binding.node, context, class_scope) for binding in bindings}
+            return kinds.pop() if len(kinds) == 1 else None
+        return None
+    assert isinstance(class_scope.node, cst.ClassDef)
+    if depth > _MAX_BASES or class_scope.parent is None:
+        return None
+    for base in class_scope.node.bases:
+        base_scope = _local_class(base.value, class_scope.parent)
+        if base_scope is None:
+            return None
+        found = _method_kind(base_scope, name, context, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _local_class(expr: cst.BaseExpression, scope: Scope) -> Scope | None:
+    if not isinstance(expr, cst.Name):
+        return None
+    bindings = scope.lookup(expr.value)
+    if not bindings or len(bindings) != 1 or bindings[0].kind is not BindingKind.CLASS:
+        return None
+    return Scope.build(ScopeKind.CLASS, bindings[0].node, bindings[0].scope)

@@ -1,0 +1,320 @@
+"""The project index: which functions and methods of the project are coroutine functions.
+
+Built before the rules run by a fast first pass with :mod:`ast` over every file in scope
+(about a tenth of a LibCST parse), it records per module the ``async def``s, classes with
+their bases, methods and attribute types, and the module's imports (so re-exports through
+``__init__.py`` and relative imports resolve). Facts are small, picklable data: workers
+compute one module's facts each, the parent merges them, and the checking workers receive
+the merged index once.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+_TRANSPARENT = frozenset(
+    ["staticmethod", "classmethod", "abstractmethod", "override", "final", "wraps"]
+)
+"""Decorators (last name component) that keep a function's sync/async nature."""
+_MAX_HOPS = 12
+
+
+@dataclass(frozen=True)
+class FunctionFact:
+    is_async: bool
+    opaque: bool = False
+    """Decorated by something that may change what a call returns: treat as unknown."""
+
+
+@dataclass
+class ClassFact:
+    bases: tuple[str, ...] = ()
+    """Base classes as written, resolved against the module's imports where possible."""
+    methods: dict[str, FunctionFact] = field(default_factory=dict)
+    attributes: dict[str, str] = field(default_factory=dict)
+    """``self.x = Cls(...)`` or ``x: Cls`` → the dotted class name as written in the module."""
+
+
+@dataclass
+class ModuleFacts:
+    name: str
+    functions: dict[str, FunctionFact] = field(default_factory=dict)
+    classes: dict[str, ClassFact] = field(default_factory=dict)
+    imports: dict[str, str] = field(default_factory=dict)
+    """Local name → absolute dotted target (``Store`` → ``pkg.store.Store``)."""
+
+
+def module_name(path: str) -> str:
+    """The dotted module name, found by walking up through packages (``__init__.py``), so
+    ``src/`` layouts and nested projects need no configuration."""
+    absolute = os.path.abspath(path)
+    directory, file = os.path.split(absolute)
+    stem = os.path.splitext(file)[0]
+    parts = [] if stem == "__init__" else [stem]
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        directory, package = os.path.split(directory)
+        parts.append(package)
+    return ".".join(reversed(parts)) or stem
+
+
+def absolute_import(module: str, is_package: bool, relative: int, target: str) -> str:
+    """``from ..x import y`` in `module` → the absolute dotted name."""
+    if relative == 0:
+        return target
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - (relative - 1)] if relative > 1 else base
+    return ".".join([*base, target] if target else base)
+
+
+def facts_for(path: str, source: str | None = None) -> ModuleFacts | None:
+    """One module's facts; None when it cannot be read or parsed (rules then know less)."""
+    try:
+        if source is None:
+            with open(path, "rb") as file:
+                tree = ast.parse(file.read())
+        else:
+            tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    name = module_name(path)
+    facts = ModuleFacts(name)
+    is_package = os.path.basename(path) == "__init__.py"
+    for node in _top_level(tree.body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            facts.functions[node.name] = _function_fact(node)
+        elif isinstance(node, ast.ClassDef):
+            facts.classes[node.name] = _class_fact(node)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                facts.imports[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom):
+            source_module = absolute_import(name, is_package, node.level, node.module or "")
+            for alias in node.names:
+                if alias.name != "*":
+                    facts.imports[alias.asname or alias.name] = f"{source_module}.{alias.name}"
+    for cls in facts.classes.values():
+        cls.bases = tuple(_qualify(base, facts) for base in cls.bases)
+        cls.attributes = {k: _qualify(v, facts) for k, v in cls.attributes.items()}
+    return facts
+
+
+def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module statements, looking inside ``if``/``try`` (``TYPE_CHECKING``, fallbacks)."""
+    for node in body:
+        if isinstance(node, ast.If):
+            yield from _top_level(node.body)
+            yield from _top_level(node.orelse)
+        elif isinstance(node, ast.Try):
+            yield from _top_level(node.body)
+            for handler in node.handlers:
+                yield from _top_level(handler.body)
+        else:
+            yield node
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    if isinstance(node, ast.Subscript):  # Generic[T], Optional[X]: the origin for bases
+        return _dotted(node.value)
+    return None
+
+
+def _qualify(dotted: str, facts: ModuleFacts) -> str:
+    """A name as written in the module → absolute, through the module's own bindings."""
+    head, _, rest = dotted.partition(".")
+    if head in facts.imports:
+        target = facts.imports[head]
+    elif head in facts.classes or head in facts.functions:
+        target = f"{facts.name}.{head}"
+    else:
+        return dotted
+    return f"{target}.{rest}" if rest else target
+
+
+def _function_fact(node: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFact:
+    opaque = False
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = (_dotted(target) or "").rsplit(".", 1)[-1]
+        if name not in _TRANSPARENT:
+            opaque = True
+    return FunctionFact(isinstance(node, ast.AsyncFunctionDef), opaque)
+
+
+def _class_fact(node: ast.ClassDef) -> ClassFact:
+    fact = ClassFact(bases=tuple(b for b in map(_dotted, node.bases) if b))
+    for statement in node.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            fact.methods[statement.name] = _function_fact(statement)
+            fact.attributes.update(_self_attributes(statement))
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            annotated = _annotation_class(statement.annotation)
+            if annotated:
+                fact.attributes.setdefault(statement.target.id, annotated)
+    return fact
+
+
+def _annotation_class(annotation: ast.expr) -> str | None:
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [s for s in (annotation.left, annotation.right) if not _is_none(s)]
+        return _annotation_class(sides[0]) if len(sides) == 1 else None
+    if isinstance(annotation, ast.Subscript) and (_dotted(annotation.value) or "").endswith(
+        "Optional"
+    ):
+        return _annotation_class(annotation.slice)
+    if isinstance(annotation, (ast.Name, ast.Attribute)):
+        return _dotted(annotation)
+    return None
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _self_attributes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, str]:
+    """``self.x = Cls(...)`` and ``self.x: Cls`` in a method (first parameter = receiver)."""
+    params = [*method.args.posonlyargs, *method.args.args]
+    if not params:
+        return {}
+    receiver = params[0].arg
+    found: dict[str, str] = {}
+    conflicting: set[str] = set()
+    for node in ast.walk(method):
+        target: ast.expr | None = None
+        value: str | None = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(node.value, ast.Call):
+                value = _dotted(node.value.func)
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, _annotation_class(node.annotation)
+        if not (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == receiver
+        ):
+            continue
+        if value is None or found.get(target.attr, value) != value:
+            conflicting.add(target.attr)
+        else:
+            found[target.attr] = value
+    return {k: v for k, v in found.items() if k not in conflicting}
+
+
+class ProjectIndex:
+    """Facts of every module in scope, queried by absolute dotted name."""
+
+    def __init__(self, modules: Iterable[ModuleFacts] = ()) -> None:
+        self.modules: dict[str, ModuleFacts] = {m.name: m for m in modules}
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def _split(self, qualname: str) -> tuple[ModuleFacts, str] | None:
+        """The module holding `qualname` and the rest of the name inside it."""
+        parts = qualname.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = self.modules.get(".".join(parts[:cut]))
+            if module is not None:
+                return module, ".".join(parts[cut:])
+        return None
+
+    def resolve(self, qualname: str) -> str:
+        """Follow re-exports (``pkg.Store`` imported in ``pkg/__init__.py``) to the definition."""
+        for _ in range(_MAX_HOPS):
+            found = self._split(qualname)
+            if found is None:
+                return qualname
+            module, rest = found
+            head, _, tail = rest.partition(".")
+            if head in module.functions or head in module.classes or head not in module.imports:
+                return qualname
+            target = module.imports[head]
+            qualname = f"{target}.{tail}" if tail else target
+        return qualname
+
+    def function(self, qualname: str) -> FunctionFact | None:
+        found = self._split(self.resolve(qualname))
+        if found is None:
+            return None
+        module, rest = found
+        if rest in module.functions:
+            return module.functions[rest]
+        cls_name, _, method = rest.partition(".")
+        if method and cls_name in module.classes:
+            return self.method(f"{module.name}.{cls_name}", method)
+        return None
+
+    def class_fact(self, qualname: str) -> tuple[str, ClassFact] | None:
+        """The class's canonical name and facts."""
+        resolved = self.resolve(qualname)
+        found = self._split(resolved)
+        if found is None:
+            return None
+        module, rest = found
+        fact = module.classes.get(rest)
+        return None if fact is None else (f"{module.name}.{rest}", fact)
+
+    def method(self, class_name: str, name: str, hops: int = 0) -> FunctionFact | None:
+        """A method through the class and its project bases (depth-first, like a simple MRO);
+        None when a base outside the project could define it."""
+        found = self.class_fact(class_name)
+        if found is None or hops > _MAX_HOPS:
+            return None
+        _, fact = found
+        if name in fact.methods:
+            return fact.methods[name]
+        for base in fact.bases:
+            if base in ("object", "typing.Generic", "Generic", "typing.Protocol", "Protocol"):
+                continue
+            inherited = self.method(base, name, hops + 1)
+            if inherited is not None:
+                return inherited
+            if self.class_fact(base) is None:
+                return None
+        return None
+
+    def attribute_class(self, class_name: str, attribute: str, hops: int = 0) -> str | None:
+        found = self.class_fact(class_name)
+        if found is None or hops > _MAX_HOPS:
+            return None
+        _, fact = found
+        if attribute in fact.attributes:
+            return fact.attributes[attribute]
+        for base in fact.bases:
+            inherited = self.attribute_class(base, attribute, hops + 1)
+            if inherited is not None:
+                return inherited
+        return None
+
+
+_active = ProjectIndex()
+
+
+def set_active(index: ProjectIndex) -> None:
+    """Make `index` the one every file checked in this process resolves against (the CLI
+    sets it before starting workers; workers receive it once, at start-up)."""
+    global _active
+    _active = index
+
+
+def active() -> ProjectIndex:
+    return _active
+
+
+def build(paths: Iterable[str]) -> ProjectIndex:
+    """The index of `paths` (one ``ast`` parse each), in this process."""
+    return ProjectIndex(facts for facts in map(facts_for, paths) if facts is not None)

@@ -1,0 +1,8 @@
+class AsyncClient:
+    async def close(self):
+        pass
+
+
+class SyncClient:
+    def close(self):
+        pass

@@ -1,0 +1,81 @@
+"""The engine through its public API: encodings, line endings, failures as data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from asynclint import engine
+from asynclint.engine import FileJob, check_file, check_source
+
+CALL = "asyncio.create_task(coro)"
+
+
+def spans(data: bytes) -> list[tuple[int, int, int, int, str]]:
+    return [
+        (d.line, d.column, d.end_line, d.end_column, d.code) for d in check_source(data, "x.py")
+    ]
+
+
+def test_crlf_line_endings_keep_lines_and_columns() -> None:
+    source = f"import asyncio\r\n\r\nasync def f(coro):\r\n    {CALL}\r\n"
+    assert spans(source.encode()) == [(4, 5, 4, 30, "ASL102")]
+
+
+def test_bom_is_not_a_column() -> None:
+    source = f"import asyncio\nasync def f(coro):\n    {CALL}\n"
+    assert spans(b"\xef\xbb\xbf" + source.encode()) == [(3, 5, 3, 30, "ASL102")]
+
+
+def test_columns_count_characters_under_a_coding_cookie() -> None:
+    source = (
+        "# -*- coding: latin-1 -*-\nimport asyncio\nasync def f(coro):\n"
+        f"    x = 'été'; {CALL}\n"
+    )
+    assert spans(source.encode("latin-1")) == [(4, 16, 4, 41, "ASL102")]
+
+
+def test_unknown_encoding_is_asl900() -> None:
+    found = check_source(b"# coding: klingon\nx = 1\n", "x.py")
+    assert [(d.code, d.line) for d in found] == [("ASL900", 1)]
+    assert "klingon" in found[0].message
+
+
+def test_syntax_newer_than_the_interpreter_still_parses() -> None:
+    # PEP 695 syntax: rejected by `ast` before 3.12, parsed by LibCST everywhere.
+    source = "import asyncio\ntype Alias = int\nasync def f(c):\n    asyncio.ensure_future(c())\n"
+    assert [d.code for d in check_source(source, "x.py")] == ["ASL102"]
+
+
+def test_unreadable_path_is_an_error_line(tmp_path: Path) -> None:
+    result = check_file(FileJob(str(tmp_path), frozenset({"ASL102"})))
+    assert (result.error, result.diagnostics) == ("Is a directory", [])
+
+
+def test_a_crashing_rule_is_an_internal_error_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: object) -> list[object]:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(engine, "analyse", explode)
+    result = check_file(FileJob("x.py", frozenset({"ASL102"}), data=b"x = 1\n"))
+    assert result.internal
+    assert result.error == "internal error: ValueError: boom"
+
+
+def test_disabled_syntax_error_rule_reports_nothing() -> None:
+    assert check_source("x = (\n", "x.py", codes={"ASL102"}) == []
+
+
+def test_module_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = cst.parse_module
+
+    def counting(text: str) -> cst.Module:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(cst, "parse_module", counting)
+    check_source(f"import asyncio\nasync def f(coro):\n    {CALL}\n", "x.py")
+    assert len(calls) == 1

@@ -1,0 +1,81 @@
+"""Cross-module coroutine resolution through the project index, on a small real project
+(package, sub-package, re-exports, relative imports, a `src/` layout and a test folder)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from asynclint import index
+from asynclint.callables import returns_coroutine
+from asynclint.engine import analyse, source_lines
+from asynclint.rule import Rule
+from tests.conftest import ROOT
+
+PROJECT = ROOT / "tests" / "data" / "project"
+MARK = re.compile(r"# coroutine: (True|False|None)")
+
+
+class Probe(Rule):
+    """Reports what `returns_coroutine` answers for every call statement."""
+
+    code = "ASL999"
+    name = "probe"
+    message = "{answer}"
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        if isinstance(node.value, cst.Call):
+            self.report(node, answer=str(returns_coroutine(self.context, node.value.func)))
+
+
+def python_files() -> list[str]:
+    return sorted(str(path) for path in PROJECT.rglob("*.py"))
+
+
+@pytest.fixture
+def project_index() -> Iterator[index.ProjectIndex]:
+    built = index.build(python_files())
+    previous = index.active()
+    index.set_active(built)
+    yield built
+    index.set_active(previous)
+
+
+def test_module_names_follow_packages() -> None:
+    assert index.module_name(str(PROJECT / "src/shop/api/client.py")) == "shop.api.client"
+    assert index.module_name(str(PROJECT / "src/shop/__init__.py")) == "shop"
+    assert index.module_name(str(PROJECT / "tests/test_service.py")) == "test_service"
+
+
+def test_reexports_and_relative_imports_resolve(project_index: index.ProjectIndex) -> None:
+    assert project_index.resolve("shop.Client") == "shop.api.client.AsyncClient"
+    assert project_index.resolve("shop.Store.fetch") == "shop.store.Store.fetch"
+    fetch = project_index.function("shop.Store.fetch")
+    assert fetch is not None and fetch.is_async
+    inherited = project_index.method("shop.store.CachedStore", "fetch")
+    assert inherited is not None and inherited.is_async
+    assert project_index.method("shop.store.CachedStore", "missing") is None
+    assert project_index.attribute_class("shop.service.Service", "client") == "shop.Client"
+
+
+@pytest.mark.parametrize("relative", ["src/shop/service.py", "tests/test_service.py"])
+def test_calls_are_classified_as_marked(project_index: index.ProjectIndex, relative: str) -> None:
+    path = PROJECT / relative
+    text = path.read_text()
+    module = cst.parse_module(text)
+    found = {d.line: d.message for d in analyse(module, str(path), [Probe], {}, [])}
+    expected = {
+        number: match.group(1)
+        for number, line in enumerate(source_lines(text), start=1)
+        if (match := MARK.search(line))
+    }
+    assert found == expected
+
+
+def test_unparseable_files_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "bad.py").write_text("def (:\n")
+    assert index.facts_for(str(tmp_path / "bad.py")) is None
