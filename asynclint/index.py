@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 _TRANSPARENT = frozenset(
@@ -69,7 +70,7 @@ def absolute_import(module: str, is_package: bool, relative: int, target: str) -
     return ".".join([*base, target] if target else base)
 
 
-def facts_for(path: str, source: str | None = None) -> ModuleFacts | None:
+def facts_for(path: str, source: str | None = None, name: str | None = None) -> ModuleFacts | None:
     """One module's facts; None when it cannot be read or parsed (rules then know less)."""
     try:
         if source is None:
@@ -79,7 +80,7 @@ def facts_for(path: str, source: str | None = None) -> ModuleFacts | None:
             tree = ast.parse(source)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    name = module_name(path)
+    name = name or module_name(path)
     facts = ModuleFacts(name)
     is_package = os.path.basename(path) == "__init__.py"
     for node in _top_level(tree.body):
@@ -214,20 +215,62 @@ def _self_attributes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str
     return {k: v for k, v in found.items() if k not in conflicting}
 
 
-class ProjectIndex:
-    """Facts of every module in scope, queried by absolute dotted name."""
+def _find_source(module: str, search_path: Sequence[str]) -> str | None:
+    """The file defining `module` on `search_path`, stubs first; never imports anything."""
+    relative = module.replace(".", os.sep)
+    for directory in search_path:
+        for candidate in (
+            f"{relative}.pyi",
+            f"{relative}.py",
+            os.path.join(relative, "__init__.pyi"),
+            os.path.join(relative, "__init__.py"),
+        ):
+            path = os.path.join(directory, candidate)
+            if os.path.isfile(path):
+                return path
+    return None
 
-    def __init__(self, modules: Iterable[ModuleFacts] = ()) -> None:
+
+def installed_search_path() -> list[str]:
+    """Where the running interpreter finds installed packages (and the standard library);
+    the current directory is left out: the project itself is indexed separately."""
+    return [entry for entry in sys.path if entry and os.path.isdir(entry) and entry != os.getcwd()]
+
+
+class ProjectIndex:
+    """Facts of every module in scope, queried by absolute dotted name.
+
+    Modules outside the project (installed packages, the standard library) are read lazily
+    from `search_path` the first time a name in them is asked about, and cached.
+    """
+
+    def __init__(
+        self, modules: Iterable[ModuleFacts] = (), search_path: Sequence[str] = ()
+    ) -> None:
         self.modules: dict[str, ModuleFacts] = {m.name: m for m in modules}
+        self.search_path = list(search_path)
+        self._missing: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.modules)
+
+    def _module(self, name: str) -> ModuleFacts | None:
+        found = self.modules.get(name)
+        if found is not None or name in self._missing or not self.search_path:
+            return found
+        path = _find_source(name, self.search_path)
+        found = None if path is None else facts_for(path, name=name)
+        if found is None:
+            self._missing.add(name)
+        else:
+            self.modules[name] = found
+        return found
 
     def _split(self, qualname: str) -> tuple[ModuleFacts, str] | None:
         """The module holding `qualname` and the rest of the name inside it."""
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            module = self.modules.get(".".join(parts[:cut]))
+            module = self._module(".".join(parts[:cut]))
             if module is not None:
                 return module, ".".join(parts[cut:])
         return None
@@ -315,6 +358,7 @@ def active() -> ProjectIndex:
     return _active
 
 
-def build(paths: Iterable[str]) -> ProjectIndex:
+def build(paths: Iterable[str], search_path: Sequence[str] = ()) -> ProjectIndex:
     """The index of `paths` (one ``ast`` parse each), in this process."""
-    return ProjectIndex(facts for facts in map(facts_for, paths) if facts is not None)
+    facts = (fact for fact in map(facts_for, paths) if fact is not None)
+    return ProjectIndex(facts, search_path)

@@ -79,3 +79,33 @@ def test_calls_are_classified_as_marked(project_index: index.ProjectIndex, relat
 def test_unparseable_files_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "bad.py").write_text("def (:\n")
     assert index.facts_for(str(tmp_path / "bad.py")) is None
+
+
+def test_installed_packages_are_read_lazily_never_imported(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "extlib").mkdir(parents=True)
+    (site / "extlib" / "__init__.py").write_text(
+        "raise SystemExit('must never be imported')\n"
+        "from .client import Client\n"
+    )
+    (site / "extlib" / "client.py").write_text(
+        "class Client:\n    async def close(self): ...\n    def closed(self): ...\n"
+    )
+    (site / "extlib" / "client.pyi").write_text(
+        "class Client:\n    async def close(self) -> None: ...\n    def closed(self) -> bool: ...\n"
+    )
+    project = index.ProjectIndex(search_path=[str(site)])
+    close = project.function("extlib.Client.close")
+    closed = project.function("extlib.Client.closed")
+    assert close is not None and close.is_async
+    assert closed is not None and not closed.is_async
+    assert project.function("extlib.Client.missing") is None
+    assert "extlib.client" in project.modules
+
+
+def test_standard_library_methods_come_from_its_source() -> None:
+    project = index.ProjectIndex(search_path=index.installed_search_path())
+    acquire = project.method("asyncio.locks.Lock", "acquire")
+    release = project.method("asyncio.locks.Lock", "release")
+    assert acquire is not None and acquire.is_async
+    assert release is not None and not release.is_async
