@@ -41,18 +41,23 @@ def returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None
             local = _method_kind(class_scope, func.attr.value, context, 0)
             if local is not None:
                 return local
-            receiver_type = context.resolver.class_name(class_scope)
-        if receiver_type is not None:
-            return _fact_kind(context.resolver.index.method(receiver_type, func.attr.value))
-    return None if qualname is None else _indexed_kind(qualname, context)
+    if qualname is not None and context.resolver.index.class_fact(qualname) is not None:
+        return False  # calling a class makes an instance
+    return _fact_kind(indexed_function(context, func))
 
 
-def _indexed_kind(qualname: str, context: Context) -> bool | None:
-    """What the project index says: a function's kind; calling a class makes no coroutine."""
+def indexed_function(context: Context, func: cst.BaseExpression) -> FunctionFact | None:
+    """What the project index knows about the function or method `func` names."""
     project = context.resolver.index
-    if project.class_fact(qualname) is not None:
-        return False
-    return _fact_kind(project.function(qualname))
+    if isinstance(func, cst.Attribute):
+        owner = context.infer(func.value)
+        if owner is None:
+            class_scope = _receiver_class(func.value, context)
+            owner = None if class_scope is None else context.resolver.class_name(class_scope)
+        if owner is not None:
+            return project.method(owner, func.attr.value)
+    qualname = context.qualname(func)
+    return None if qualname is None else project.function(qualname)
 
 
 def _fact_kind(fact: FunctionFact | None) -> bool | None:
@@ -64,9 +69,7 @@ def _name_kind(name: str, scope: Scope, context: Context) -> bool | None:
     if not bindings:
         return None
     kinds = {
-        _def_kind(binding.node, context, binding.scope)
-        if binding.kind is BindingKind.DEF
-        else None
+        _def_kind(binding.node, context, binding.scope) if binding.kind is BindingKind.DEF else None
         for binding in bindings
     }
     return kinds.pop() if len(kinds) == 1 else None

@@ -11,10 +11,19 @@ the merged index once.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+
+from asynclint.knowledge.asyncio_api import (
+    ENSURE_FUTURE,
+    LOOP,
+    LOOP_TASK_METHODS,
+    RETURN_TYPES,
+    TASK_FACTORIES,
+)
 
 _TRANSPARENT = frozenset(
     ["staticmethod", "classmethod", "abstractmethod", "override", "final", "wraps"]
@@ -28,6 +37,9 @@ class FunctionFact:
     is_async: bool
     opaque: bool = False
     """Decorated by something that may change what a call returns: treat as unknown."""
+    returns_task: bool = False
+    """Every ``return`` hands back a task it just created (``return asyncio.create_task(...)``):
+    dropping the call's result drops the only reference to that task (ASL102)."""
 
 
 @dataclass
@@ -83,11 +95,21 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     name = name or module_name(path)
     facts = ModuleFacts(name)
     is_package = os.path.basename(path) == "__init__.py"
+    spawners: list[tuple[str | None, str, str]] = []
+    """(class or None, function, callee as written) for functions returning a call."""
     for node in _top_level(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             facts.functions[node.name] = _function_fact(node)
+            spawners += [(None, node.name, c) for c in [_returned_spawner(node)] if c]
         elif isinstance(node, ast.ClassDef):
             facts.classes[node.name] = _class_fact(node)
+            spawners += [
+                (node.name, method.name, c)
+                for method in node.body
+                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for c in [_returned_spawner(method)]
+                if c
+            ]
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]
@@ -100,7 +122,54 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     for cls in facts.classes.values():
         cls.bases = tuple(_qualify(base, facts) for base in cls.bases)
         cls.attributes = {k: _qualify(v, facts) for k, v in cls.attributes.items()}
+    for owner, function, callee in spawners:
+        table = facts.functions if owner is None else facts.classes[owner].methods
+        if _is_task_factory(_qualify(callee, facts)):
+            table[function] = dataclasses.replace(table[function], returns_task=True)
     return facts
+
+
+def _is_task_factory(callee: str) -> bool:
+    receiver, _, method = callee.rpartition("().")
+    if receiver:
+        return RETURN_TYPES.get(receiver) == LOOP and method in LOOP_TASK_METHODS
+    return callee in TASK_FACTORIES or callee in ENSURE_FUTURE
+
+
+def _returned_spawner(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The callee every ``return`` of the function calls, when it is the same everywhere."""
+    callees = set()
+    for statement in _own_nodes(node.body):
+        if isinstance(statement, ast.Return):
+            value = statement.value
+            if not isinstance(value, ast.Call):
+                return None
+            callee = _callee(value.func)
+            if callee is None:
+                return None
+            callees.add(callee)
+    return callees.pop() if len(callees) == 1 else None
+
+
+def _callee(func: ast.expr) -> str | None:
+    """``asyncio.create_task`` or ``asyncio.get_running_loop().create_task`` as written."""
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and not func.value.args:
+        inner = _dotted(func.value.func)
+        return None if inner is None else f"{inner}().{func.attr}"
+    return _dotted(func)
+
+
+def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every node of a function body, not entering nested functions, lambdas or classes."""
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            ):
+                stack.append(child)
 
 
 def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:

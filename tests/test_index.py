@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from asynclint import index
 from asynclint.callables import returns_coroutine
 from asynclint.engine import analyse, source_lines
 from asynclint.rule import Rule
-from tests.conftest import ROOT
+from tests.conftest import ROOT, RunCli
 
 PROJECT = ROOT / "tests" / "data" / "project"
 MARK = re.compile(r"# coroutine: (True|False|None)")
@@ -109,3 +110,17 @@ def test_standard_library_methods_come_from_its_source() -> None:
     release = project.method("asyncio.locks.Lock", "release")
     assert acquire is not None and acquire.is_async
     assert release is not None and not release.is_async
+
+
+def test_project_task_helpers_feed_asl102_through_the_cli(run_cli: RunCli) -> None:
+    done = run_cli("check", "--isolated", "--select", "ASL102", "--format", "json", str(PROJECT))
+    found = [(Path(d["path"]).name, d["line"], d["message"]) for d in json.loads(done.stdout)]
+    assert found == [
+        ("service.py", 26, "`spawn(...)` result is discarded; " + GC),
+        ("service.py", 28, "`runner.start(...)` result is discarded; " + GC),
+        ("service.py", 30, "`store.spawn(...)` result is discarded; " + GC),
+    ]
+    assert done.returncode == 1
+
+
+GC = "the task can be garbage-collected before it finishes"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asynclint.callables import indexed_function
 from asynclint.context import BlockKind
 from asynclint.knowledge.asyncio_api import (
     CALLBACK_REGISTRARS,
@@ -44,8 +45,10 @@ class DanglingTask(Rule):
     Names are resolved, not matched on spelling: `from asyncio import create_task as spawn`,
     `import asyncio as aio`, `spawn = asyncio.create_task`, a `loop` local assigned from
     `asyncio.get_running_loop()`, and `self._loop` assigned from `get_event_loop()` in any
-    method are all understood. A receiver whose type is unknown (a `TaskGroup`, a scheduler
-    of your own) is never flagged.
+    method are all understood. So are the project's own helpers that create a task and return
+    it (`def spawn(coro): return asyncio.create_task(coro)`, in any module of the project,
+    found through the project index): dropping their result drops the task. A receiver whose
+    type is unknown (a `TaskGroup`, a scheduler of your own) is never flagged.
 
     ## Why is this bad?
     The event loop keeps only weak references to tasks. A task that nothing else
@@ -372,11 +375,14 @@ class DanglingTask(Rule):
         if qualname in ENSURE_FUTURE or qualname in SHIELD:
             return bool(call.args) and self._makes_coroutine(call.args[0].value)
         func = call.func
-        return (
+        if (
             isinstance(func, cst.Attribute)
             and func.attr.value in LOOP_TASK_METHODS
             and self.context.infer(func.value) == LOOP
-        )
+        ):
+            return True
+        helper = indexed_function(self.context, func)
+        return helper is not None and helper.returns_task and not helper.opaque
 
     def _makes_coroutine(self, expr: cst.BaseExpression) -> bool:
         """A call that is not known to return a future (which would be passed through)."""

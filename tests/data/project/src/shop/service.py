@@ -2,7 +2,7 @@ from shop import Client, Store
 
 from . import store
 from .api import client as api_client
-from .store import CachedStore, connect
+from .store import CachedStore, Runner, connect, spawn
 
 
 class Service:
@@ -23,6 +23,11 @@ class Service:
         store.connect()  # coroutine: True
         other.close()  # coroutine: None
         self.helper()  # coroutine: True
+        spawn(self.helper())  # coroutine: False
+        runner = Runner()
+        runner.start(self.helper())  # coroutine: False
+        runner.keep(self.helper())  # coroutine: False
+        store.spawn(self.helper())  # coroutine: False
 
     async def helper(self) -> None:
         pass

@@ -1,3 +1,4 @@
+import asyncio
 import functools
 
 
@@ -20,3 +21,20 @@ class CachedStore(Store):
 
 async def connect():
     return Store()
+
+
+def spawn(coro):
+    return asyncio.create_task(coro)
+
+
+class Runner:
+    def __init__(self):
+        self.tasks = set()
+
+    def start(self, coro):
+        return asyncio.get_running_loop().create_task(coro)
+
+    def keep(self, coro):
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        return task
