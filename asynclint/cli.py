@@ -21,6 +21,7 @@ from asynclint.diagnostic import RunResult
 from asynclint.discovery import STDIN, discover
 from asynclint.docs import write_rule_docs
 from asynclint.engine import FileJob, FileResult
+from asynclint.fixer import FixRequest
 from asynclint.registry import UnknownSelector, all_rules, get_rule
 from asynclint.render import DEFAULT_FORMAT, FORMATS
 
@@ -65,6 +66,10 @@ def cli() -> None:
 @click.option("--stdin-filename", help="The path to report for `-` (standard input).")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--verbose", "-v", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes, then report what remains.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (with a fix option).")
+@click.option("--fix-only", is_flag=True, help="Apply fixes; do not report what remains.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.version_option(__version__, "--version", prog_name="asynclint")
 def check(
     paths: tuple[str, ...],
@@ -81,8 +86,13 @@ def check(
     stdin_filename: str | None,
     quiet: bool,
     verbose: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    fix_only: bool,
+    diff: bool,
 ) -> None:
     """Check PATHS (default: the current directory); `-` reads standard input."""
+    request = FixRequest(unsafe_fixes, diff) if fix or fix_only or diff else None
     selection = Selection(
         select=_selectors(select),
         ignore=_selectors(ignore),
@@ -107,12 +117,18 @@ def check(
                 source.config.rule_options,
                 data,
                 verbose,
+                fix=request,
             )
         )
     workers = jobs or os.cpu_count() or 1
     on_disk = [job.path for job in file_jobs if job.data is None]
     index.set_active(parallel.build_index(on_disk, workers))
     results = parallel.run(file_jobs, workers)
+    fixed = _fixed_count(results)
+    if request is not None and not diff:
+        _write_stdin_sources(file_jobs, results)
+    if diff or fix_only:
+        sys.exit(_fixes_only(results, list(found.errors), fixed, diff, quiet, output_file))
     result = _collect(results, list(found.errors))
     rules = {rule.code: rule for rule in all_rules() if rule.code in enabled}
     text = FORMATS[output_format](
@@ -120,7 +136,12 @@ def check(
     )
     if quiet and output_format in ("text", "concise") and not statistics:
         text = _without_summary(text)
-    _write(text, output_file)
+    elif fixed and output_format in ("text", "concise"):
+        text = _with_fix_summary(text, fixed, len(result.diagnostics))
+    elif fixed and not quiet:
+        click.echo(f"Fixed {_problems(fixed)}.", err=True)
+    stdin_fixed = request is not None and any(job.data is not None for job in file_jobs)
+    _write(text, output_file, err=stdin_fixed)
     internal = any(r.internal for r in results)
     if internal or found.errors or any(r.error for r in results):
         sys.exit(EXIT_ERROR)
@@ -134,6 +155,63 @@ def _collect(results: Sequence[FileResult], errors: list[str]) -> RunResult:
     return RunResult(diagnostics, sources, len(results), errors)
 
 
+def _fixed_count(results: Sequence[FileResult]) -> int:
+    """Fixes applied over the run; each fix that was left out is reported on stderr."""
+    for result in results:
+        for note in result.fix.dropped if result.fix else ():
+            click.echo(f"asynclint: warning: {note}", err=True)
+    return sum(result.fix.fixed for result in results if result.fix)
+
+
+def _write_stdin_sources(jobs: Sequence[FileJob], results: Sequence[FileResult]) -> None:
+    """``-`` with a fix option: the (fixed) source goes to stdout, whatever was fixed."""
+    for job, result in zip(jobs, results, strict=True):
+        if job.data is not None:
+            output = result.fix.output if result.fix else None
+            sys.stdout.buffer.write(job.data if output is None else output)
+            sys.stdout.buffer.flush()
+
+
+def _fixes_only(
+    results: Sequence[FileResult],
+    errors: list[str],
+    fixed: int,
+    diff: bool,
+    quiet: bool,
+    output_file: str | None,
+) -> int:
+    """``--diff`` and ``--fix-only``: report what was (or would be) fixed, not what remains.
+
+    ``--diff`` exits 1 when there is something to fix; ``--fix-only`` exits 0; both exit 2
+    when a file could not be checked or written.
+    """
+    errors = errors + [f"{r.path}: {r.error}" for r in results if r.error]
+    for line in errors:
+        click.echo(f"error: {line}", err=True)
+    if diff:
+        _write("".join(r.fix.diff for r in results if r.fix), output_file)
+        if fixed and not quiet:
+            click.echo(f"Would fix {_problems(fixed)}.", err=True)
+    elif fixed and not quiet:
+        stdin = any(r.fix and r.fix.output is not None for r in results)
+        click.echo(f"Fixed {_problems(fixed)}.", err=stdin)
+    if errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if diff and fixed else EXIT_CLEAN
+
+
+def _problems(count: int) -> str:
+    return f"{count} problem" if count == 1 else f"{count} problems"
+
+
+def _with_fix_summary(text: str, fixed: int, remaining: int) -> str:
+    """The closing line after ``--fix``, as ruff words it:
+    ``Found 3 problems (2 fixed, 1 remaining).``"""
+    lines = text.rstrip("\n").split("\n")
+    lines[-1] = f"Found {_problems(fixed + remaining)} ({fixed} fixed, {remaining} remaining)."
+    return "\n".join(lines) + "\n"
+
+
 def _without_summary(text: str) -> str:
     """``--quiet``: the findings (and error lines) without the closing summary."""
     lines = text.rstrip("\n").split("\n")
@@ -143,9 +221,10 @@ def _without_summary(text: str) -> str:
     return "\n".join(body) + "\n" if body else ""
 
 
-def _write(text: str, output_file: str | None) -> None:
+def _write(text: str, output_file: str | None, err: bool = False) -> None:
+    """To `output_file`, else stdout (stderr when stdout carries a fixed source)."""
     if output_file is None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, err=err)
         return
     Path(output_file).write_text(text, encoding="utf-8")
 

@@ -16,8 +16,8 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from asynclint import fixer, suppress
 from asynclint import source as sources
-from asynclint import suppress
 from asynclint.context import Context
 from asynclint.diagnostic import Diagnostic
 from asynclint.registry import all_rules
@@ -37,6 +37,8 @@ class FileJob:
     data: bytes | None = None
     """The file's bytes when they do not come from disk (standard input)."""
     verbose: bool = False
+    fix: fixer.FixRequest | None = None
+    """Apply fixes; the result then lists the findings that remain."""
 
 
 @dataclass
@@ -48,6 +50,7 @@ class FileResult:
     error: str | None = None
     """Why the file could not be checked at all (unreadable, internal error)."""
     internal: bool = False
+    fix: fixer.FixOutcome | None = None
 
 
 def source_lines(text: str) -> list[str]:
@@ -130,6 +133,7 @@ def analyse(
             lines, first, last, report.rule.code, report.rule.name
         ):
             continue
+        fix = None if report.fix is None else fixer.to_fix(report.fix, module, positions, lines)
         diagnostics.append(
             Diagnostic(
                 path=path,
@@ -140,6 +144,7 @@ def analyse(
                 code=report.rule.code,
                 name=report.rule.name,
                 message=report.message,
+                fix=fix,
             )
         )
     return diagnostics
@@ -198,8 +203,41 @@ def _check_file(job: FileJob) -> FileResult:
     if isinstance(module, sources.SourceError):
         return _failed(job, module, text)
     rules = selected_rules(job.codes - {SYNTAX_ERROR})
-    diagnostics = analyse(module, job.path, rules, job.options, source_lines(text))
+    try:
+        # Trees the parse guard admits can be thousands of levels deep: visit them on a
+        # thread with a large stack, like the parse itself.
+        diagnostics = sources.run_deep(
+            analyse, module, job.path, rules, job.options, source_lines(text)
+        )
+    except RecursionError:
+        return _failed(job, sources.SourceError("too deeply nested to analyse", 1, 1), text)
+    if job.fix is not None:
+        return _fix(job, job.fix, loaded, diagnostics, rules)
     return FileResult(job.path, diagnostics, text if diagnostics else None)
+
+
+def _fix(
+    job: FileJob,
+    request: fixer.FixRequest,
+    source: sources.Source,
+    diagnostics: list[Diagnostic],
+    rules: Sequence[type[Rule]],
+) -> FileResult:
+    """Fix to a fixpoint, re-linting with the same rules and options after every round
+    (on the deep-stack thread, like the first analysis)."""
+
+    def lint(module: cst.Module, text: str) -> list[Diagnostic]:
+        return analyse(module, job.path, rules, job.options, source_lines(text))
+
+    verifier = fixer.Verifier(source.text, job.path, source.encoding)
+    fixed = sources.run_deep(
+        fixer.fix_text, source.text, diagnostics, lint, verifier, unsafe=request.unsafe
+    )
+    outcome, error = fixer.deliver(job.path, source, fixed, request, stdin=job.data is not None)
+    if error is not None or request.diff:
+        fixed.text, fixed.diagnostics = source.text, diagnostics
+    remaining = fixed.diagnostics
+    return FileResult(job.path, remaining, fixed.text if remaining else None, error, fix=outcome)
 
 
 def _failed(job: FileJob, error: sources.SourceError, text: str | None) -> FileResult:

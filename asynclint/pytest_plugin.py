@@ -8,12 +8,15 @@ is imported only when it is switched on, so this plugin costs nothing otherwise.
 A finding fails the test that caused it: findings made during a phase (setup, call,
 teardown) fail that phase, and tasks a test left pending fail its teardown. Tasks started
 by fixtures wider than one test are never blamed on a test: they are reported at the end
-of the session.
+of the session. A test that ends because the sanitizer broke its deadlock fails with the
+deadlock report. With the ``hang-timeout`` option, a test still running after that many
+seconds gets all its tasks dumped to the terminal, uncaptured.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import sys
 from collections.abc import Generator
@@ -98,17 +101,30 @@ class _AsyncSanPlugin:
         self.item: pytest.Item | None = None
         self.wide_fixtures = 0
         self.before: set[Any] = set()
+        self.promotions = 0
         self.pending: list[Finding] = []
         self.outside: list[Finding] = []
         self.collected: list[tuple[Finding, str | None]] = []
+        self.terminal_fd = os.dup(2) if san.options.hang_timeout else -1
+        """The real stderr (captured output is only shown once a test ends)."""
         san.sinks.append(self.sink)
+        san.filters.append(self.wanted)
+
+    def _blamed(self, finding: Finding) -> pytest.Item | None:
+        """The test to blame for a finding made now, if any."""
+        item = self.item
+        if item is None or self.wide_fixtures or finding.wide_scope:
+            return None
+        return item
+
+    def wanted(self, finding: Finding) -> bool:
+        item = self._blamed(finding)
+        return item is None or _wanted(item, finding)
 
     def sink(self, finding: Finding) -> bool:
-        item = self.item
+        item = self._blamed(finding)
         owner = None
-        if item is not None and not self.wide_fixtures and not finding.wide_scope:
-            if not _wanted(item, finding):
-                return True
+        if item is not None:
             owner = item.nodeid
             self.pending.append(finding)
         else:
@@ -123,11 +139,27 @@ class _AsyncSanPlugin:
         self.item = item
         self.pending = []
         self.before = _pending_tasks()
+        self.promotions = _promotions()
+        timeout = self.san.options.hang_timeout
+        if timeout:
+            importlib.import_module("asyncio")  # first: its import installs the checks
+            from asynclint.sanitizer.checks import watchdog
+
+            watchdog.arm(self.san, timeout, lambda: self._dump_hang(item.nodeid, timeout))
         try:
             return (yield)
         finally:
+            if timeout:
+                watchdog.disarm()
             self.item = None
             self.before = set()
+
+    def _dump_hang(self, nodeid: str, timeout: float) -> None:
+        """Runs in the watchdog thread, while the test may be stuck."""
+        waits = sys.modules.get("asynclint.sanitizer.checks.waits")
+        tasks = waits.dump() if waits is not None else "asyncio is not in use"
+        text = f"\nasyncsan: {nodeid} still running after {timeout:g} s (hang-timeout):\n{tasks}\n"
+        os.write(self.terminal_fd, text.encode(errors="replace"))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, object, object]:
@@ -158,16 +190,26 @@ class _AsyncSanPlugin:
     def _phase(self, item: pytest.Item, when: str) -> Generator[None, object, object]:
         try:
             result = yield
-        except BaseException:
-            self._finish(item, when, failing=True)
+        except BaseException as error:  # the report replaces our own DeadlockError
+            self._finish(item, when, failing=not _raised_by_sanitizer(error))
             raise
         self._finish(item, when, failing=False)
         return result
 
     def _finish(self, item: pytest.Item, when: str, failing: bool) -> None:
-        """Collect garbage so dropped coroutines and tasks report now, on this test."""
-        if when != "setup":
-            gc.collect()
+        """Collect garbage so dropped coroutines and tasks report now, on this test.
+
+        A full collection costs milliseconds on a large heap, and only objects made
+        during the test matter: they are all young unless a collection of generation 1
+        or 2 ran since the test started (that is what moves objects to the oldest
+        generation). So the call ends with a collection of generation 0 (which promotes
+        nothing old), and the teardown with one of generation 1, or a full one if some
+        of the test's objects may have aged.
+        """
+        if when == "call":
+            gc.collect(0)
+        elif when == "teardown":
+            gc.collect(2 if _promotions() != self.promotions else 1)
         tasks = sys.modules.get(_TASKS_MODULE)
         if when == "teardown" and tasks is not None:
             tasks.report_test_leaks(self.san, self.before)
@@ -177,9 +219,10 @@ class _AsyncSanPlugin:
         text = "\n\n".join(finding.render() for finding in found)
         if failing:
             item.add_report_section(when, "asyncsan", text)
-        else:
-            pytest.fail(text, pytrace=False)
+        else:  # not chained to a DeadlockError that carries the same report
+            raise pytest.fail.Exception(text, pytrace=False) from None
 
+    @pytest.hookimpl(trylast=True)  # after the session fixtures are finalised
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         gc.collect()
         workeroutput = getattr(self.config, "workeroutput", None)
@@ -190,11 +233,15 @@ class _AsyncSanPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any) -> None:
-        """pytest-xdist controller: collect what a worker found (report mode summary)."""
+        """pytest-xdist controller: collect what a worker found; findings outside any test
+        count here as they would in a run without workers."""
         from asynclint.sanitizer.findings import Finding
 
         for data, owner in node.workeroutput.get("asyncsan", ()):
-            self.collected.append((Finding.from_dict(data), owner))
+            finding = Finding.from_dict(data)
+            self.collected.append((finding, owner))
+            if owner is None:
+                self.outside.append(finding)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from asynclint.sanitizer import report
@@ -216,7 +263,27 @@ class _AsyncSanPlugin:
     def pytest_unconfigure(self) -> None:
         if self.sink in self.san.sinks:
             self.san.sinks.remove(self.sink)
+        if self.wanted in self.san.filters:
+            self.san.filters.remove(self.wanted)
+        if self.terminal_fd >= 0:
+            os.close(self.terminal_fd)
         del self.san.findings[:]
+
+
+def _promotions() -> int:
+    """Collections that move objects into the oldest generation (of generations 1 and 2)."""
+    stats = gc.get_stats()
+    return int(stats[1]["collections"]) + int(stats[2]["collections"])
+
+
+def _raised_by_sanitizer(error: BaseException) -> bool:
+    """A `DeadlockError` (the sanitizer ending a deadlock), alone or in exception groups."""
+    from asynclint.sanitizer.core import AsyncSanError
+
+    group = getattr(error, "exceptions", None)
+    if isinstance(group, tuple) and group:
+        return all(_raised_by_sanitizer(member) for member in group)
+    return isinstance(error, AsyncSanError)
 
 
 def _wanted(item: pytest.Item, finding: Finding) -> bool:

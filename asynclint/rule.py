@@ -4,13 +4,22 @@ A rule is one module under ``asynclint/rules/``. Its class docstring is its docu
 (printed by ``asynclint rule CODE`` and written to ``docs/rules/``), its ``examples`` become
 tests automatically, and its ``visit_<Node>``/``leave_<Node>`` methods are called by the
 engine's single combined pass with :attr:`context` already describing where the node sits.
+
+A rule offers a fix by describing it as data on the report; the engine turns it into text
+edits and ``asynclint check --fix`` applies them::
+
+    self.report(
+        call,
+        fix=Autofix(Replace(call.func, "asyncio.get_running_loop"), imports=["asyncio"]),
+    )
+    self.report(handler, fix=Autofix(InsertAfter(handler.body.body[-1], "raise")))
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -57,7 +66,9 @@ class Example:
     """Source marked with ``# error: CODE`` where the rule must report.
 
     `source` is one file's text, or a mapping of relative paths to texts for examples that
-    need several modules; `fixed` is the expected text after applying the rule's fixes.
+    need several modules. `fixed` is what a single-file example becomes, once its
+    ``# error:`` markers are removed, when the rule's fixes (safe and unsafe) are applied to
+    a fixpoint; every finding of the example must be fixed (:func:`asynclint.testing.check_fix`).
     """
 
     source: str | Mapping[str, str]
@@ -79,6 +90,62 @@ class Invalid(Example):
     """An example the rule must flag exactly on the lines marked ``# error: CODE``."""
 
 
+@dataclass(frozen=True)
+class Replace:
+    """Replace `node` with `new`: a LibCST node, or source text.
+
+    The replaced span is the node without its parentheses, leading comment lines and
+    trailing comment, which all stay. A statement (or a string replacing one) may become
+    several statements and is indented like `node`; a node that is an expression is
+    rendered without as many levels of parentheses as `node` keeps.
+    """
+
+    node: cst.CSTNode
+    new: cst.CSTNode | str
+
+
+@dataclass(frozen=True)
+class InsertAfter:
+    """Insert `new` (statements: nodes or source text) after `node`.
+
+    After a statement (``SimpleStatementLine`` or a compound statement) the new statements
+    go on the following lines with the same indentation; after a small statement (the
+    body of ``except E: pass``) they are appended on the same line as ``; new``. So
+    ``InsertAfter(block.body[-1], "raise")`` fits both kinds of suite.
+    """
+
+    node: cst.BaseStatement | cst.BaseSmallStatement
+    new: cst.BaseStatement | cst.BaseSmallStatement | str
+
+
+Change = Replace | InsertAfter
+
+
+class Autofix:
+    """A fix as data: what to change, and what it needs imported.
+
+    `title` and `applicability` default to the rule's :attr:`Rule.fix_title` and
+    :attr:`Rule.fix_applicability`. `imports` are module names (``"asyncio"``) the new code
+    uses; ``import asyncio`` is added once, after the file's imports, unless already there.
+    Each change's `node` is a node of the tree the rule visits; all changes of one fix are
+    applied together or not at all. The shared rule test checks each example's `fixed=`.
+    """
+
+    def __init__(
+        self,
+        *changes: Change,
+        imports: Iterable[str] = (),
+        title: str | None = None,
+        applicability: Applicability | None = None,
+    ) -> None:
+        if not changes:
+            raise ValueError("an Autofix needs at least one change")
+        self.changes = changes
+        self.imports = tuple(imports)
+        self.title = title
+        self.applicability = applicability
+
+
 @dataclass
 class Report:
     """A finding still attached to its node; the engine turns it into a Diagnostic."""
@@ -88,6 +155,8 @@ class Report:
     message: str
     statement: cst.CSTNode | None
     """The simple statement holding `node`: a suppression comment on any of its lines counts."""
+    fix: Autofix | None = None
+    """Its title and applicability are always set (the rule's defaults filled in)."""
 
 
 class Rule:
@@ -111,10 +180,29 @@ class Rule:
         self.settings = {opt.name: settings.get(opt.name, opt.default) for opt in self.options}
         self._reports = reports
 
-    def report(self, node: cst.CSTNode, message: str | None = None, **fmt: str) -> None:
-        """Record a finding on `node`; `fmt` fills the placeholders of :attr:`message`."""
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str | None = None,
+        *,
+        fix: Autofix | None = None,
+        **fmt: str,
+    ) -> None:
+        """Record a finding on `node`; `fmt` fills the placeholders of :attr:`message`.
+
+        `fix` offers an automatic fix (see :class:`Autofix`); a rule that reports fixes
+        declares :attr:`fix_applicability` and :attr:`fix_title`, which the fix inherits.
+        """
         text = message if message is not None else self.message.format(**fmt)
-        self._reports.append(Report(type(self), node, text, self.context.statement))
+        if fix is not None:
+            title = fix.title or self.fix_title
+            applicability = fix.applicability or self.fix_applicability
+            if title is None or applicability is None:
+                raise TypeError(f"{self.code} reports a fix without a title or applicability")
+            fix = Autofix(
+                *fix.changes, imports=fix.imports, title=title, applicability=applicability
+            )
+        self._reports.append(Report(type(self), node, text, self.context.statement, fix))
 
     @classmethod
     def documentation(cls) -> str:

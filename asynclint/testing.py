@@ -7,13 +7,19 @@ a list of problems (empty when the rule behaves), so test failures say exactly w
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import os
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
 
-from asynclint.engine import check_source
+from asynclint import index
+from asynclint.engine import FileJob, check_file, check_source
+from asynclint.fixer import FixRequest
 from asynclint.rule import DOC_SECTIONS, Example, Invalid, Rule
 
 _MARKER = re.compile(r"#\s*error:\s*(?P<marks>ASL\d{3}(?:@\d+)?(?:\s*,\s*ASL\d{3}(?:@\d+)?)*)")
@@ -42,12 +48,34 @@ def marks(files: Mapping[str, str]) -> list[Mark]:
 
 
 def run(rule: type[Rule], files: Mapping[str, str], options: Mapping[str, object]) -> list[Mark]:
-    """What the rule reports on the example's files, as marks with columns."""
+    """What the rule reports on the example's files, as marks with columns.
+
+    As the CLI does, the files are checked against a project index of all of them, so
+    multi-file examples resolve imports between their modules; they are written to a
+    temporary directory first because module names come from the package layout on disk.
+    """
     found = []
-    for path, text in files.items():
-        for diagnostic in check_source(text, path, {rule.code}, {rule.code: options}):
-            found.append(Mark(path, diagnostic.line, diagnostic.code, diagnostic.column))
+    with tempfile.TemporaryDirectory() as root:
+        paths = {path: _write(root, path, text) for path, text in files.items()}
+        previous = index.active()
+        index.set_active(index.build(paths.values()))
+        try:
+            for path, text in files.items():
+                for diagnostic in check_source(
+                    text, paths[path], {rule.code}, {rule.code: options}
+                ):
+                    found.append(Mark(path, diagnostic.line, diagnostic.code, diagnostic.column))
+        finally:
+            index.set_active(previous)
     return sorted(found)
+
+
+def _write(root: str, path: str, text: str) -> str:
+    full = os.path.join(root, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "w", encoding="utf-8") as file:
+        file.write(text)
+    return full
 
 
 def compare(expected: list[Mark], actual: list[Mark]) -> list[str]:
@@ -96,6 +124,56 @@ def check_noqa(rule: type[Rule], example: Example) -> list[str]:
     """Suppressing each marked line removes exactly its findings."""
     found = run(rule, with_noqa(example.files(), rule.code), example.options)
     return [f"`# noqa: {rule.code}` did not suppress {m.path}:{m.line}" for m in found]
+
+
+def without_marks(text: str) -> str:
+    """The source with its ``# error:`` markers (and the spaces before them) removed."""
+    return re.sub(r"[ \t]*" + _MARKER.pattern, "", text)
+
+
+def apply_fixes(
+    rule: type[Rule], path: str, text: str, options: Mapping[str, object]
+) -> tuple[str, list[str]]:
+    """`text` after the rule's safe and unsafe fixes, applied to a fixpoint as ``--fix
+    --unsafe-fixes`` does, and the problems met on the way (fixes left out, errors)."""
+    job = FileJob(
+        path, frozenset({rule.code}), {rule.code: options}, text.encode(), fix=FixRequest(True)
+    )
+    result = check_file(job)
+    problems = [result.error] if result.error else []
+    if result.fix is None:
+        return text, problems
+    problems += result.fix.dropped
+    output = result.fix.output
+    return (text if output is None else output.decode()), problems
+
+
+def check_fix(rule: type[Rule], example: Example) -> list[str]:
+    """An example's `fixed=`: the fixed text matches, compiles, no longer makes the rule
+    report, and fixing it again changes nothing."""
+    if example.fixed is None:
+        return []
+    files = example.files()
+    if not isinstance(example, Invalid) or len(files) != 1:
+        return ["`fixed=` belongs to an Invalid example with a single file"]
+    [(path, text)] = files.items()
+    expected = inspect.cleandoc(example.fixed) + "\n"
+    output, problems = apply_fixes(rule, path, without_marks(text), example.options)
+    if output != expected:
+        diff = difflib.unified_diff(
+            expected.splitlines(True), output.splitlines(True), "expected", "fixed"
+        )
+        return [*problems, "the fixed text differs:\n" + "".join(diff)]
+    try:
+        compile(output, path, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        problems.append(f"the fixed text does not compile: {error.msg} (line {error.lineno})")
+    remaining = run(rule, {path: output}, example.options)
+    problems += [f"still reports {m.code} at {m.path}:{m.line} once fixed" for m in remaining]
+    again, _ = apply_fixes(rule, path, output, example.options)
+    if again != output:
+        problems.append("a second fix pass changed the fixed text")
+    return problems
 
 
 class _StripAsync(cst.CSTTransformer):

@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 collect_ignore_glob = ["data/*"]
+pytest_plugins = ["pytester"]
 """Example projects under data/ are inputs to asynclint, not tests of this suite."""
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]

@@ -48,6 +48,19 @@ def test_async_only_rules_are_silent_on_sync_code(rule: type[Rule], example: Exa
     assert testing.check_sync_variant(rule, example) == []
 
 
+@pytest.mark.parametrize(("rule", "example"), [c for c in CASES if c.values[1].fixed is not None])
+def test_fixed_example(rule: type[Rule], example: Example) -> None:
+    _skip_if_too_new(example)
+    assert testing.check_fix(rule, example) == []
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.code)
+def test_a_rule_with_a_fix_shows_it_in_an_example(rule: type[Rule]) -> None:
+    if rule.fix_applicability is None:
+        pytest.skip("no fix")
+    assert any(example.fixed is not None for example in rule.examples)
+
+
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.code)
 def test_metadata(rule: type[Rule]) -> None:
     assert testing.check_metadata(rule) == []

@@ -117,9 +117,7 @@ def _check(item: str, where: str) -> str:
     code = check_code(item)
     if code is None:
         valid = ", ".join(f"{c.code} ({c.name})" for c in CHECKS.values())
-        raise ConfigError(
-            f"{where}: unknown check {item!r}; valid checks: default, all, {valid}"
-        )
+        raise ConfigError(f"{where}: unknown check {item!r}; valid checks: default, all, {valid}")
     return code
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from asynclint.sanitizer import report
+from asynclint.sanitizer import frames, report
 from asynclint.sanitizer.config import ENV_MODE, ENV_OPTIONS, Mode, Options, resolve
 from asynclint.sanitizer.findings import Finding
 from asynclint.sanitizer.patches import Patcher
@@ -53,21 +53,27 @@ class Sanitizer:
         self.unhandled: list[Finding] = []
         """Strict-mode findings no sink took: they decide the exit status."""
         self.sinks: list[Sink] = []
+        self.filters: list[Callable[[Finding], bool]] = []
+        """Each may veto a finding (the pytest plugin applies the running test's marker)."""
         self._lock = threading.Lock()
 
     def enabled(self, code: str) -> bool:
         return code in self.options.checks
 
-    def emit(self, finding: Finding) -> None:
+    def emit(self, finding: Finding) -> bool:
+        """Record and dispatch a finding; False if it was filtered out (ignored)."""
         if not self.enabled(finding.code) or self.ignored(finding, self.options.ignore):
-            return
+            return False
+        if not all(wanted(finding) for wanted in list(self.filters)):
+            return False
         with self._lock:
             self.findings.append(finding)
             sinks = list(self.sinks)
         for sink in reversed(sinks):
             if sink(finding):
-                return
+                return True
         self.dispatch(finding)
+        return True
 
     def dispatch(self, finding: Finding, stream: TextIO | None = None) -> None:
         """What the mode does with a finding that no sink took."""
@@ -90,9 +96,11 @@ class Sanitizer:
 
     @staticmethod
     def ignored(finding: Finding, patterns: tuple[str, ...]) -> bool:
-        return any(
-            fnmatch.fnmatchcase(tag, pattern) for pattern in patterns for tag in finding.tags
-        )
+        """Whether a pattern matches the finding's names or the modules that created it."""
+        if not patterns:
+            return False
+        tags = (*finding.tags, *frames.site_tags(finding.site))
+        return any(fnmatch.fnmatchcase(tag, pattern) for pattern in patterns for tag in tags)
 
 
 _active: Sanitizer | None = None
@@ -113,6 +121,8 @@ def activate(
     checks: list[str] | None = None,
     block_threshold_ms: float | None = None,
     grace_ms: float | None = None,
+    deadlock_grace_ms: float | None = None,
+    hang_timeout: float | None = None,
     depth: int | None = None,
     ignore: list[str] | None = None,
     report_file: str | None = None,
@@ -128,6 +138,8 @@ def activate(
         "checks": checks,
         "block_threshold_ms": block_threshold_ms,
         "grace_ms": grace_ms,
+        "deadlock_grace_ms": deadlock_grace_ms,
+        "hang_timeout": hang_timeout,
         "depth": depth,
         "ignore": ignore,
         "report_file": report_file,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import FrameType
 
 from asynclint.sanitizer.findings import Frame
@@ -40,6 +40,7 @@ _FRAMEWORK_PACKAGES = frozenset(
 )
 _TRANSPARENT = (os.path.join(_STDLIB, "contextlib.py"), os.path.join(_STDLIB, "functools.py"))
 _cache: dict[str, int] = {}
+_modules: dict[str, str] = {}
 _USER, _SKIP, _FRAMEWORK = 0, 1, 2
 
 
@@ -84,6 +85,25 @@ def user_frames(raw: Iterable[RawFrame], limit: int = 8) -> tuple[Frame, ...]:
         elif kind == _FRAMEWORK and out:
             break
     return tuple(out)
+
+
+def module_of(filename: str) -> str:
+    """The name the file was imported under ('' if it was not imported as a module)."""
+    if filename not in _modules:
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str):
+                _modules.setdefault(path, name)
+    return _modules.get(filename, "")
+
+
+def site_tags(site: Iterable[Frame]) -> Iterator[str]:
+    """``module`` and ``module.function`` of each frame: what "created by" patterns match."""
+    for frame in site:
+        module = module_of(frame.filename)
+        if module:
+            yield module
+            yield f"{module}.{frame.function}"
 
 
 def walk(frame: FrameType | None, limit: int = 64) -> list[RawFrame]:

@@ -2,7 +2,9 @@
 ``# bug: CODE``. Copied into a pytester directory by test_pytest_plugin.py."""
 
 import asyncio
+import contextlib
 import gc
+import threading
 import time
 
 import pytest
@@ -23,6 +25,18 @@ async def wait_on_orphan() -> None:
 async def numbers():  # type: ignore[no-untyped-def]
     yield 1
     yield 2
+
+
+async def swallow() -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(3600)
+
+
+async def lock_then(first: asyncio.Lock, second: asyncio.Lock) -> None:
+    async with first:
+        await asyncio.sleep(0)
+        async with second:
+            pass
 
 
 @pytest.mark.asyncio
@@ -58,6 +72,14 @@ async def test_blocked_loop() -> None:
 
 
 @pytest.mark.asyncio
+async def test_cancellation_swallowed() -> None:
+    task = asyncio.create_task(swallow())  # bug: ASL606
+    await asyncio.sleep(0)
+    task.cancel()
+    await task
+
+
+@pytest.mark.asyncio
 async def test_async_generator_not_finalized() -> None:
     async for _ in numbers():  # bug: ASL607
         break
@@ -66,3 +88,26 @@ async def test_async_generator_not_finalized() -> None:
 def test_unclosed_loop() -> None:
     loop = asyncio.new_event_loop()  # bug: ASL608
     del loop
+
+
+@pytest.mark.asyncio
+async def test_loop_called_from_thread() -> None:
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def finish() -> None:
+        loop.call_soon(done.set_result, None)  # bug: ASL609
+
+    thread = threading.Thread(target=finish)
+    thread.start()
+    await done
+    thread.join()
+
+
+@pytest.mark.asyncio
+async def test_deadlock() -> None:
+    a, b = asyncio.Lock(), asyncio.Lock()
+    one = asyncio.create_task(lock_then(a, b))
+    two = asyncio.create_task(lock_then(b, a))  # bug: ASL610
+    with contextlib.suppress(asyncio.TimeoutError):  # what ends it without asyncsan
+        await asyncio.wait_for(asyncio.gather(one, two), 0.5)

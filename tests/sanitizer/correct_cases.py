@@ -102,3 +102,99 @@ async def test_call_soon_threadsafe() -> None:
 def test_closed_loop() -> None:
     loop = asyncio.new_event_loop()
     loop.close()
+
+
+async def lock_then(first: asyncio.Lock, second: asyncio.Lock) -> int:
+    async with first:
+        await asyncio.sleep(0.01)
+        async with second:
+            return 1
+
+
+@pytest.mark.asyncio
+async def test_lock_contention_resolves() -> None:
+    a, b = asyncio.Lock(), asyncio.Lock()
+    tasks = [asyncio.create_task(lock_then(a, b)) for _ in range(3)]
+    limit = asyncio.Semaphore(2)
+
+    async def limited() -> int:
+        async with limit:
+            return await lock_then(b, asyncio.Lock())
+
+    assert await asyncio.gather(*tasks, limited(), limited(), limited()) == [1] * 6
+
+
+@pytest.mark.asyncio
+async def test_cancellation_cleaned_up_and_reraised() -> None:
+    cleaned = []
+
+    async def cleanup() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cleaned.append(True)
+            raise
+
+    task = asyncio.create_task(cleanup())
+    await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert cleaned == [True]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="uncancel() is 3.11+")
+@pytest.mark.asyncio
+async def test_cancellation_uncancelled_deliberately() -> None:
+    async def absorb() -> str:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        return "absorbed"
+
+    task = asyncio.create_task(absorb())
+    await asyncio.sleep(0)
+    task.cancel()
+    assert await task == "absorbed"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="TaskGroup is 3.11+")
+@pytest.mark.asyncio
+async def test_task_group_failure_caught() -> None:
+    async def crash() -> None:
+        await asyncio.sleep(0.01)
+        raise ValueError("expected")
+
+    async def parent() -> str:
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(crash())
+                group.create_task(worker())
+        except Exception as error:  # an ExceptionGroup
+            return type(error.exceptions[0]).__name__  # type: ignore[attr-defined]
+        return "no error"
+
+    assert await asyncio.create_task(parent()) == "ValueError"
+
+
+@pytest.mark.asyncio
+async def test_slow_thread_wakes_the_loop() -> None:
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def later() -> None:
+        time.sleep(0.5)
+        loop.call_soon_threadsafe(future.set_result, "woken")
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    assert await future == "woken"
+    thread.join()
+
+
+@pytest.mark.asyncio
+async def test_event_set_later() -> None:
+    event = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.3, event.set)
+    assert await event.wait()

@@ -18,16 +18,23 @@ PTH = (REPO / "asynclint" / "sanitizer" / "asyncsan.pth").read_text(encoding="ut
 
 def expected_bugs(source: str) -> set[tuple[str, str, int]]:
     """(test name, code, line) for every ``# bug: CODE`` marker."""
-    expected = set()
-    test = ""
+    return {(test, code, line) for test, code, line, _ in bug_sites(source)}
+
+
+def bug_sites(source: str) -> list[tuple[str, str, int, str]]:
+    """(test name, code, line, function holding the line) for every ``# bug: CODE``."""
+    sites = []
+    test = function = ""
     for lineno, line in enumerate(source.splitlines(), 1):
-        defined = re.match(r"(?:async )?def (test_\w+)", line)
+        defined = re.match(r"\s*(?:async )?def (\w+)", line)
         if defined:
-            test = defined.group(1)
+            function = defined.group(1)
+            if function.startswith("test_") and not line[0].isspace():
+                test = function
         marker = re.search(r"# bug: (ASL\d+)", line)
         if marker:
-            expected.add((test, marker.group(1), lineno))
-    return expected
+            sites.append((test, marker.group(1), lineno, function))
+    return sites
 
 
 def plugin_args() -> list[str]:
@@ -40,10 +47,14 @@ def plugin_args() -> list[str]:
     return [] if installed else ["-p", "asynclint.pytest_plugin"]
 
 
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No inherited sanitizer settings; the repository importable in subprocesses."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, options: str | None = None) -> None:
+    """No inherited sanitizer settings (but `options`, if given, as ``ASYNCSAN_OPTIONS``);
+    the repository importable in subprocesses."""
     monkeypatch.delenv("ASYNCSAN", raising=False)
-    monkeypatch.delenv("ASYNCSAN_OPTIONS", raising=False)
+    if options is None:
+        monkeypatch.delenv("ASYNCSAN_OPTIONS", raising=False)
+    else:
+        monkeypatch.setenv("ASYNCSAN_OPTIONS", options)
     path = os.environ.get("PYTHONPATH")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), path])))
 

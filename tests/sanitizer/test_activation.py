@@ -162,7 +162,7 @@ def test_options_parse_and_round_trip() -> None:
     ("text", "message"),
     [
         ("colour=red", "env: unknown option 'colour'; valid options: checks, block-threshold-ms"),
-        ("checks=ASL999", "env: checks: unknown check 'ASL999'; valid checks: ASL601 (corout"),
+        ("checks=ASL999", "env: checks: unknown check 'ASL999'; valid checks: default, all, ASL6"),
         ("depth=deep", "env: depth: expected a number, got 'deep'"),
         ("grace-ms=-1", "env: grace-ms: expected a number >= 0, got '-1'"),
     ],

@@ -9,23 +9,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.sanitizer.helpers import BUGGY, CORRECT, clean_env, expected_bugs, plugin_args, site_dir
+from tests.sanitizer.helpers import (
+    BUGGY,
+    CORRECT,
+    bug_sites,
+    clean_env,
+    expected_bugs,
+    plugin_args,
+    site_dir,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+ALL_CHECKS = "checks=all;deadlock-grace-ms=200"
+"""The opt-in ASL609 too; stalls reported after 200 ms rather than a second."""
 FAILED = {
     "ASL601": "test_unawaited_coroutine",
     "ASL602": "test_destroyed_pending",
     "ASL604": "test_exception_never_retrieved",
     "ASL605": "test_blocked_loop",
+    "ASL606": "test_cancellation_swallowed",
     "ASL607": "test_async_generator_not_finalized",
     "ASL608": "test_unclosed_loop",
+    "ASL609": "test_loop_called_from_thread",
+    "ASL610": "test_deadlock",
 }
 
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    clean_env(monkeypatch)
+    clean_env(monkeypatch, ALL_CHECKS)
     pytester.makepyfile(test_buggy=BUGGY, test_correct=CORRECT)
     pytester.makeini(INI)
     return pytester
@@ -49,8 +62,8 @@ def test_strict_mode_fails_each_buggy_test_and_passes_the_look_alikes(
 ) -> None:
     result = run(project, "--asyncsan", "-vv")  # -vv: summary lines not cut
     outcomes = result.parseoutcomes()
-    assert (outcomes["failed"], outcomes["errors"]) == (6, 1)
-    assert outcomes["passed"] + outcomes.get("skipped", 0) == 11 + 1  # + teardown-error test
+    assert (outcomes["failed"], outcomes["errors"]) == (9, 1)
+    assert outcomes["passed"] + outcomes.get("skipped", 0) == 17 + 1  # + teardown-error test
     result.stdout.fnmatch_lines_random(
         [
             f"FAILED test_buggy.py::{test} - Failed: asyncsan {code} *"
@@ -58,8 +71,8 @@ def test_strict_mode_fails_each_buggy_test_and_passes_the_look_alikes(
         ]
         + ["ERROR test_buggy.py::test_leaked_task - Failed: asyncsan ASL603 task-leaked*"]
     )
-    for test, code, line in expected_bugs(BUGGY):
-        result.stdout.fnmatch_lines([f"asyncsan {code} *", "*", f"*test_buggy.py:{line} in {test}"])
+    for _, code, line, function in bug_sites(BUGGY):
+        result.stdout.fnmatch_lines([f"asyncsan {code} *", f"*test_buggy.py:{line} in {function}"])
     assert "test_correct.py" not in "\n".join(line for line in result.outlines if "FAILED" in line)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
@@ -85,7 +98,7 @@ def test_report_mode_blames_the_right_test_and_line(
     else:
         result = run(project, *args)
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["*= asyncsan report =*", "asyncsan report: 7 findings"])
+    result.stdout.fnmatch_lines(["*= asyncsan report =*", "asyncsan report: 10 findings"])
     assert reported(out) == expected_bugs(BUGGY)
 
 
@@ -225,3 +238,109 @@ def test_anyio_uvloop_unittest_and_xdist(project: pytest.Pytester) -> None:
     ]
     strict = run(project, "-n", "2", "--asyncsan=strict", "test_buggy.py")
     strict.assert_outcomes(failed=3)
+
+
+def test_stall_fails_the_test_and_hang_timeout_dumps_tasks(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASYNCSAN_OPTIONS", ALL_CHECKS + ";hang-timeout=0.2")
+    project.makepyfile(
+        test_buggy="""
+        import asyncio, pytest
+
+        @pytest.mark.asyncio
+        async def test_nothing_can_wake():
+            never = asyncio.Event()
+            await never.wait()  # line 6
+
+        @pytest.mark.asyncio
+        async def test_slow():
+            await asyncio.sleep(1)  # line 10
+        """
+    )
+    result = run(project, "--asyncsan", "-vv", "test_buggy.py")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED test_buggy.py::test_nothing_can_wake - Failed: asyncsan ASL610 deadlock:"
+            " 1 pending task that nothing can wake",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "asyncsan ASL610 deadlock: 1 pending task that nothing can wake",
+            "*",
+            "  for 200 ms no callback was ready, no timer set, no file descriptor or signal"
+            " watched and no thread at work; waiting:",
+            "    task 'Task-*' running test_nothing_can_wake() waits for Event at 0x* (wait)",
+            "      at (most recent call last):",
+            "        */test_buggy.py:6 in test_nothing_can_wake",
+            "          await never.wait()  # line 6",
+        ]
+    )
+    result.stderr.fnmatch_lines(
+        [
+            "asyncsan: test_buggy.py::test_nothing_can_wake still running after 0.2 s"
+            " (hang-timeout):",
+            "event loop _UnixSelectorEventLoop at 0x*:",
+            "  task 'Task-*' running test_nothing_can_wake() waits for Event at 0x* (wait)",
+            "asyncsan: test_buggy.py::test_slow still running after 0.2 s (hang-timeout):",
+            "event loop _UnixSelectorEventLoop at 0x*:",
+            "  task 'Task-*' running test_slow() waits for Future at 0x*",
+            "    at (most recent call last):",
+            "      */test_buggy.py:10 in test_slow",
+        ]
+    )
+
+
+def test_module_loop_gives_cancelled_tasks_a_grace_period(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_buggy="""
+        import asyncio, pytest
+
+        pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+        async def test_cancels_without_awaiting():
+            task = asyncio.create_task(asyncio.sleep(3600))
+            await asyncio.sleep(0)
+            task.cancel()
+
+        async def test_leaks():
+            asyncio.create_task(asyncio.sleep(3600))
+        """
+    )
+    result = run(project, "--asyncsan", "-vv", "test_buggy.py")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["ERROR test_buggy.py::test_leaks - Failed: asyncsan ASL603*"])
+
+
+def test_xdist_controller_fails_on_worker_findings_outside_tests(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_buggy="""
+        import asyncio, pytest, pytest_asyncio
+
+        @pytest_asyncio.fixture(scope="session", loop_scope="session")
+        async def background():
+            asyncio.create_task(asyncio.sleep(3600))  # line 5
+            yield
+
+        @pytest.mark.asyncio(loop_scope="session")
+        async def test_uses_background(background):
+            pass
+        """
+    )
+    result = run(project, "-n", "1", "--asyncsan=strict", "test_buggy.py")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= asyncsan findings outside any test =*",
+            "asyncsan ASL603 task-leaked: task * running sleep()",
+            "*",
+            "*",
+            "*",
+            "    */test_buggy.py:5 in background",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -35,9 +35,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from asynclint.sanitizer import awaits, frames
-from asynclint.sanitizer.checks import loops, owners, tasks, watchdog
+from asynclint.sanitizer.checks import owners, tasks, waits, watchdog
 from asynclint.sanitizer.core import DeadlockError, Sanitizer
-from asynclint.sanitizer.findings import Finding, format_site
+from asynclint.sanitizer.findings import Finding
 from asynclint.sanitizer.patches import Patcher
 
 Task = asyncio.Task[Any]
@@ -143,17 +143,17 @@ def _check_cycles(san: Sanitizer, loop: AbstractEventLoop, start: list[Task]) ->
     stuck = _deadlocked(loop, tasks.all_tasks_of(loop))  # with the tasks waiting behind it
     tasks.reported.update(stuck)
     order = {task: index for index, task in enumerate(owners.blocked.keys())}
-    cycle = _cycle(stuck, min(stuck, key=lambda task: task.get_name()))
+    cycle = _cycle(stuck, min(stuck, key=tasks.by_name))
     victim = max(cycle, key=lambda task: order.get(task, -1))  # the last to block closed it
     cycle = _cycle(stuck, victim)
-    behind = sorted(set(stuck) - set(cycle), key=lambda task: task.get_name())
+    behind = sorted(set(stuck) - set(cycle), key=tasks.by_name)
     lines = [f"wait-for cycle (each task waits for the next); {victim.get_name()!r} closed it:"]
     for task in cycle:
-        lines.extend(f"  {line}" for line in task_lines(task))
+        lines.extend(f"  {line}" for line in waits.task_lines(task))
     if behind:
         lines.append("waiting behind the cycle:")
         for task in behind:
-            lines.extend(f"  {line}" for line in task_lines(task))
+            lines.extend(f"  {line}" for line in waits.task_lines(task))
     names = " -> ".join(repr(task.get_name()) for task in [*cycle, cycle[0]])
     finding = Finding(
         "ASL610",
@@ -163,8 +163,7 @@ def _check_cycles(san: Sanitizer, loop: AbstractEventLoop, start: list[Task]) ->
         site_label=f"task {victim.get_name()!r} created at",
         tags=_tags(cycle),
     )
-    san.emit(finding)
-    if san.options.mode == "strict":
+    if san.emit(finding) and san.options.mode == "strict":
         _end([victim], finding)
 
 
@@ -174,7 +173,7 @@ def _check_stall(san: Sanitizer, loop: AbstractEventLoop) -> None:
         return
     pending = sorted(
         (task for task in tasks.all_tasks_of(loop) if not task.done()),
-        key=lambda task: task.get_name(),
+        key=tasks.by_name,
     )
     if not pending:
         _stalls.pop(loop, None)
@@ -197,7 +196,7 @@ def _check_stall(san: Sanitizer, loop: AbstractEventLoop) -> None:
         " signal watched and no thread at work; waiting:"
     ]
     for task in pending:
-        lines.extend(f"  {line}" for line in task_lines(task))
+        lines.extend(f"  {line}" for line in waits.task_lines(task))
     count = len(pending)
     finding = Finding(
         "ASL610",
@@ -207,8 +206,7 @@ def _check_stall(san: Sanitizer, loop: AbstractEventLoop) -> None:
         site_label=f"task {shown.get_name()!r} waiting at",
         tags=_tags(pending),
     )
-    san.emit(finding)
-    if san.options.mode == "strict":
+    if san.emit(finding) and san.options.mode == "strict":
         _end(leaves, finding)
 
 
@@ -281,60 +279,5 @@ def _thread_may_wake() -> bool:
     return False
 
 
-def task_lines(task: Task) -> list[str]:
-    """What one task waits for, where, and where it was created."""
-    lines = [f"{tasks.describe(task)[0]} waits for {_waits_for(task)}"]
-    chain = awaits.user_chain(task)
-    if chain:
-        lines.append("  at (most recent call last):")
-        lines.extend(format_site(chain, "    "))
-    site = frames.coroutine_site(task.get_coro())
-    lines.append(f"  created at {site[0] if site else 'an unknown site'}")
-    return lines
-
-
-def _waits_for(task: Task) -> str:
-    waiter = awaits.waiter(task)
-    if waiter is None:
-        return "nothing: it is running or about to run"
-    if isinstance(waiter, asyncio.Task):
-        return tasks.describe(waiter)[0]
-    children = getattr(waiter, "_children", None)
-    if children is not None:
-        return "gather() of " + ", ".join(_name(child) for child in children)
-    ref = owners.blocked.get(task)
-    primitive, method = (ref(), "acquire") if ref is not None else awaits.primitive(task)
-    if primitive is None:
-        return f"{type(waiter).__name__} at {id(waiter):#x}"
-    text = f"{type(primitive).__name__} at {id(primitive):#x} ({method})"
-    if isinstance(primitive, (asyncio.Lock, asyncio.Semaphore)):
-        held = owners.owners(primitive)
-        holders = ", ".join(
-            tasks.describe(holder)[0] + (" (finished without releasing it)" * holder.done())
-            for holder in held
-        )
-        text += f" held by {holders}" if held else ""
-    elif _TaskGroup is not None and isinstance(primitive, _TaskGroup):
-        text += " to finish " + ", ".join(_name(child) for child in primitive._tasks)
-    return text
-
-
-def _name(future: Any) -> str:
-    return tasks.describe(future)[0] if isinstance(future, asyncio.Task) else repr(future)
-
-
 def _tags(group: Iterable[Task]) -> tuple[str, ...]:
     return tuple(tag for task in group for tag in tasks.describe(task)[1])
-
-
-def dump() -> str:
-    """Every pending task of every loop seen running: for the hang timeout, from any thread."""
-    lines = []
-    for loop in list(loops.known):
-        pending = [task for task in tasks.all_tasks_of(loop) if not task.done()]
-        if not pending:
-            continue
-        lines.append(f"event loop {type(loop).__name__} at {id(loop):#x}:")
-        for task in sorted(pending, key=lambda task: task.get_name()):
-            lines.extend(f"  {line}" for line in task_lines(task))
-    return "\n".join(lines) if lines else "no pending asyncio task"

@@ -5,7 +5,8 @@ explains nothing. ``Lock.acquire`` and ``Semaphore.acquire``/``release`` are wra
 successful acquire stores a weak reference to the acquiring task on the primitive (a lock
 has one owner, valid while it is locked; a semaphore a list of holders, trimmed on
 release). Only an acquire that will have to wait does more: it registers the task as
-blocked on the primitive and asks for a deadlock check once the task is suspended.
+blocked on the primitive and asks for a deadlock check once the task is suspended. The
+wrappers stay coroutine functions to ``inspect`` (3.12+) and ``asyncio`` (all versions).
 Everything is weak, so no task or primitive lives longer than it would without us.
 
 Futures that wait for another thread (``wrap_future``, behind ``run_in_executor`` and
@@ -15,6 +16,8 @@ Futures that wait for another thread (``wrap_future``, behind ``run_in_executor`
 from __future__ import annotations
 
 import asyncio
+import inspect
+import sys
 import weakref
 from asyncio import AbstractEventLoop
 from collections.abc import Callable, Coroutine
@@ -53,10 +56,15 @@ def install(patcher: Patcher, on_block: OnBlock) -> None:
         patcher.replace(module, "wrap_future", _wrap_wrap_future)
 
 
-def _current() -> tuple[AbstractEventLoop, Task] | None:
-    loop = asyncio.events._get_running_loop()
-    task = asyncio.current_task(loop) if loop is not None else None
-    return (loop, task) if loop is not None and task is not None else None
+_running_loop = asyncio.events._get_running_loop
+_current_task = asyncio.current_task
+
+
+def _current(primitive: Primitive) -> Task | None:
+    """The running task. The primitive's own loop, once it has one, spares the running
+    loop lookup, which costs a ``getpid()`` system call before 3.12."""
+    loop = primitive._loop or _running_loop()
+    return _current_task(loop) if loop is not None else None
 
 
 def _lock_taken(lock: Primitive, task: Task) -> None:
@@ -70,35 +78,52 @@ def _semaphore_taken(semaphore: Primitive, task: Task) -> None:
 def _wrap_acquire(
     taken: Callable[[Primitive, Task], None], on_block: OnBlock
 ) -> Callable[[Callable[[Primitive], Coroutine[Any, Any, bool]]], Any]:
-    def wrap(original: Callable[[Primitive], Coroutine[Any, Any, bool]]) -> Any:
-        async def acquire(self: Primitive) -> bool:
-            current = _current()
-            if current is None:
-                return await original(self)
-            loop, task = current
-            if self.locked() or self._waiters:
-                blocked[task] = weakref.ref(self)
-                loop.call_soon(on_block, loop, task)
-                try:
-                    result = await original(self)
-                finally:
-                    blocked.pop(task, None)
-            else:
-                result = await original(self)
-            taken(self, task)
-            return result
+    """A plain function, so an acquire that will not wait costs no extra coroutine: its
+    owner is recorded as it is called, since the acquiring task awaits it right away."""
 
+    def wrap(original: Callable[[Primitive], Coroutine[Any, Any, bool]]) -> Any:
+        def acquire(self: Primitive) -> Coroutine[Any, Any, bool]:
+            loop = self._loop or _running_loop()  # see _current
+            task = _current_task(loop) if loop is not None else None
+            if task is None:
+                return original(self)
+            if self.locked() or self._waiters:
+                return _blocked(self, task, original(self), taken, on_block)
+            taken(self, task)
+            return original(self)
+
+        if sys.version_info >= (3, 12):
+            return inspect.markcoroutinefunction(acquire)
+        acquire.__dict__["_is_coroutine"] = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
         return acquire
 
     return wrap
+
+
+async def _blocked(
+    primitive: Primitive,
+    task: Task,
+    acquiring: Coroutine[Any, Any, bool],
+    taken: Callable[[Primitive, Task], None],
+    on_block: OnBlock,
+) -> bool:
+    blocked[task] = weakref.ref(primitive)
+    loop = task.get_loop()
+    loop.call_soon(on_block, loop, task)
+    try:
+        result = await acquiring
+    finally:
+        blocked.pop(task, None)
+    taken(primitive, task)
+    return result
 
 
 def _wrap_release(original: Callable[[Primitive], None]) -> Callable[[Primitive], None]:
     def release(self: Primitive) -> None:
         holders: list[weakref.ref[Task]] | None = vars(self).get(_HOLDERS)
         if holders:
-            current = _current()
-            mine = weakref.ref(current[1]) if current is not None else None
+            current = _current(self)
+            mine = weakref.ref(current) if current is not None else None
             if mine in holders:
                 holders.remove(mine)
             else:

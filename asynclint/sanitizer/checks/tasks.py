@@ -56,6 +56,12 @@ def describe(task: Task) -> tuple[str, tuple[str, ...]]:
     return f"task {task.get_name()!r} running {qualname}()", tuple(tags)
 
 
+def by_name(task: Task) -> tuple[int, str]:
+    """Sort key putting 'Task-9' before 'Task-10'."""
+    name = task.get_name()
+    return len(name), name
+
+
 def task_finding(code: str, task: Task, detail: str = "") -> Finding:
     subject, tags = describe(task)
     return Finding(
@@ -100,17 +106,24 @@ def _wrap_all_tasks(san: Sanitizer) -> Callable[[Any], Any]:
 
 
 def report_runner_leaks(san: Sanitizer, loop: asyncio.AbstractEventLoop) -> None:
-    """Report tasks still pending when a runner is about to cancel them.
-
-    Tasks get a grace period to finish first (like goleak's retries), so a task that is
-    already on its way out (cancelled a moment ago, say) is not called a leak.
-    """
+    """Report tasks still pending when a runner is about to cancel them."""
     pending = [t for t in _original_all_tasks(loop) if not t.done() and t not in reported]
+    _report(san, _after_grace(san, _users(pending)), "still pending when its runner closed")
+
+
+def _after_grace(san: Sanitizer, pending: list[Task]) -> list[Task]:
+    """The tasks still pending after a grace period (like goleak's retries), so that a
+    task already on its way out (cancelled a moment ago, say) is not called a leak.
+
+    Only loops that are not running can be given the time; a loop that outlives the test
+    (a module-scoped one) runs for the grace period, which it would do in the next test.
+    """
     grace = san.options.grace_ms / 1000
-    if pending and grace > 0 and not loop.is_running() and not loop.is_closed():
-        loop.run_until_complete(asyncio.wait(pending, timeout=grace))
-        pending = [t for t in pending if not t.done()]
-    _report(san, pending, "still pending when its runner closed")
+    for loop in {task.get_loop() for task in pending} if grace > 0 else ():
+        if not loop.is_running() and not loop.is_closed():
+            mine = [task for task in pending if task.get_loop() is loop]
+            loop.run_until_complete(asyncio.wait(mine, timeout=grace))
+    return [task for task in pending if not task.done()]
 
 
 def all_tasks_of(loop: asyncio.AbstractEventLoop) -> set[Task]:
@@ -131,18 +144,20 @@ def pending_tasks() -> set[Task]:
 
 def report_test_leaks(san: Sanitizer, before: set[Task]) -> None:
     """Report tasks that appeared during a test and outlived it (its loop may live on)."""
-    _report(
-        san,
-        (t for t in pending_tasks() - before if t not in reported and t not in fixture_owned),
-        "still pending when the test ended",
-    )
+    new = [t for t in pending_tasks() - before if t not in reported and t not in fixture_owned]
+    _report(san, _after_grace(san, _users(new)), "still pending when the test ended")
+
+
+def _users(pending: list[Task]) -> list[Task]:
+    """Leave out (and never report) the tasks a test framework keeps for itself."""
+    reported.update(task for task in pending if _framework_task(task))
+    return [task for task in pending if task not in reported]
 
 
 def _report(san: Sanitizer, leaked: Iterable[Task], detail: str) -> None:
-    for task in sorted(leaked, key=lambda t: t.get_name()):
+    for task in sorted(leaked, key=by_name):
         reported.add(task)
-        if not _framework_task(task):
-            san.emit(task_finding("ASL603", task, detail))
+        san.emit(task_finding("ASL603", task, detail))
 
 
 def _framework_task(task: Task) -> bool:

@@ -44,9 +44,8 @@ def install(san: Sanitizer, patcher: Patcher) -> None:
     reported: set[object] = set()
 
     def check(loop: AbstractEventLoop, name: str) -> None:
-        owner = getattr(loop, "_thread_id", _UNKNOWN)  # asyncio's; uvloop does not say
-        if owner is _UNKNOWN:
-            owner = loops.running_in.get(loop)
+        known: Any = getattr(loop, "_thread_id", _UNKNOWN)  # asyncio's; uvloop does not say
+        owner: int | None = loops.running_in.get(loop) if known is _UNKNOWN else known
         if owner is None or owner == threading.get_ident():
             return
         site = frames.user_frames(frames.walk(sys._getframe(2)))

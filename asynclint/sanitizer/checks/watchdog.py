@@ -10,10 +10,15 @@ pauses between two ``run_until_complete`` calls are never mistaken for blocking.
 
 Each answer also runs the `periodic` checks in the loop thread (deadlock detection needs a
 regular look at loops that may be idle), and the thread fires the armed hang timeout.
+A loop seen waiting for events (its thread in the selector) cannot be blocked, so it is
+pinged only often enough for those checks: waking an idle loop forty times a second costs
+little by itself, but libraries that instrument socket calls made on the loop thread
+(blockbuster, used by anyio's test suite) pay a stack inspection for every wake-up.
 """
 
 from __future__ import annotations
 
+import selectors
 import sys
 import threading
 import time
@@ -29,12 +34,16 @@ periodic: tuple[Callable[[AbstractEventLoop], None], ...] = ()
 """Run in a watched loop's own thread at each answer (set through the patcher)."""
 
 
+_SELECTORS = selectors.__file__
+
+
 class _Monitor:
-    __slots__ = ("sample", "sent_at", "seq", "thread_id")
+    __slots__ = ("last_sent", "sample", "sent_at", "seq", "thread_id")
 
     def __init__(self, thread_id: int) -> None:
         self.seq = 0
         self.sent_at: float | None = None
+        self.last_sent = 0.0
         self.sample: list[frames.RawFrame] | None = None
         self.thread_id = thread_id
 
@@ -51,6 +60,7 @@ class _Watchdog(threading.Thread):
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.sampling = san.enabled("ASL605")
+        self.idle_interval = min(max(san.options.deadlock_grace_ms / 4000, self.interval), 0.25)
         self.deadline: tuple[float, Callable[[], None]] | None = None
 
     def run(self) -> None:
@@ -72,8 +82,10 @@ class _Watchdog(threading.Thread):
             return
         now = time.monotonic()
         if monitor.sent_at is None:
+            if now - monitor.last_sent < self.idle_interval and self._idle(monitor):
+                return
             monitor.seq += 1
-            monitor.sent_at = now
+            monitor.sent_at = monitor.last_sent = now
             try:
                 loop.call_soon_threadsafe(self._answer, loop, monitor, monitor.seq)
             except RuntimeError:  # closed in the meantime
@@ -81,6 +93,16 @@ class _Watchdog(threading.Thread):
         elif self.sampling and monitor.sample is None and now - monitor.sent_at > self.threshold:
             frame = sys._current_frames().get(monitor.thread_id)
             monitor.sample = frames.walk(frame) if frame is not None else []
+
+    @staticmethod
+    def _idle(monitor: _Monitor) -> bool:
+        """The loop thread waits for events: in asyncio's selector, or (uvloop, whose
+        waiting is all C) in ``run_forever`` itself."""
+        frame = sys._current_frames().get(monitor.thread_id)
+        if frame is None:
+            return False
+        code = frame.f_code
+        return code.co_filename == _SELECTORS or code.co_name == "run_forever"
 
     def _answer(self, loop: AbstractEventLoop, monitor: _Monitor, seq: int) -> None:
         """Runs in the loop thread."""
