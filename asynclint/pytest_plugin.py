@@ -101,7 +101,7 @@ class _AsyncSanPlugin:
         self.item: pytest.Item | None = None
         self.wide_fixtures = 0
         self.before: set[Any] = set()
-        self.promotions = 0
+        self.collector = _Collector() if san.options.mode != "report" else None
         self.pending: list[Finding] = []
         self.outside: list[Finding] = []
         self.collected: list[tuple[Finding, str | None]] = []
@@ -109,6 +109,8 @@ class _AsyncSanPlugin:
         """The real stderr (captured output is only shown once a test ends)."""
         san.sinks.append(self.sink)
         san.filters.append(self.wanted)
+        if self.collector is not None:
+            config.pluginmanager.register(self.collector, "asyncsan-collector")
 
     def _blamed(self, finding: Finding) -> pytest.Item | None:
         """The test to blame for a finding made now, if any."""
@@ -139,7 +141,8 @@ class _AsyncSanPlugin:
         self.item = item
         self.pending = []
         self.before = _pending_tasks()
-        self.promotions = _promotions()
+        if self.collector is not None:
+            self.collector.start()
         timeout = self.san.options.hang_timeout
         if timeout:
             importlib.import_module("asyncio")  # first: its import installs the checks
@@ -197,19 +200,8 @@ class _AsyncSanPlugin:
         return result
 
     def _finish(self, item: pytest.Item, when: str, failing: bool) -> None:
-        """Collect garbage so dropped coroutines and tasks report now, on this test.
-
-        A full collection costs milliseconds on a large heap, and only objects made
-        during the test matter: they are all young unless a collection of generation 1
-        or 2 ran since the test started (that is what moves objects to the oldest
-        generation). So the call ends with a collection of generation 0 (which promotes
-        nothing old), and the teardown with one of generation 1, or a full one if some
-        of the test's objects may have aged.
-        """
-        if when == "call":
-            gc.collect(0)
-        elif when == "teardown":
-            gc.collect(2 if _promotions() != self.promotions else 1)
+        if failing and self.collector is not None:  # the phase may have ended before it
+            self.collector.collect(when)
         tasks = sys.modules.get(_TASKS_MODULE)
         if when == "teardown" and tasks is not None:
             tasks.report_test_leaks(self.san, self.before)
@@ -265,9 +257,49 @@ class _AsyncSanPlugin:
             self.san.sinks.remove(self.sink)
         if self.wanted in self.san.filters:
             self.san.filters.remove(self.wanted)
+        if self.collector is not None:
+            self.config.pluginmanager.unregister(self.collector)
         if self.terminal_fd >= 0:
             os.close(self.terminal_fd)
         del self.san.findings[:]
+
+
+class _Collector:
+    """Collects garbage at the end of a test's call and teardown, so that findings about
+    what the test dropped (coroutines, tasks, generators, loops) land on that test.
+
+    Plain ``trylast`` hooks run after the test function and the finalizers of its
+    fixtures but before pytest looks for exceptions raised by finalizers (an unclosed
+    socket's ResourceWarning made an error, say), which so land on this test rather than
+    the next. Not used in report mode, which leaves the collector's timing, and what
+    depends on it, as it would be without the sanitizer.
+
+    A full collection costs milliseconds on a large heap, and only objects made during
+    the test matter: they are all young unless a collection of generation 1 or 2 ran
+    since the test started (that is what moves objects to the oldest generation). So the
+    call ends with a collection of generation 0 (which ages nothing), the teardown with
+    one of generation 1, or a full one if some of the test's objects may have aged.
+    """
+
+    def __init__(self) -> None:
+        self.promotions = 0
+
+    def start(self) -> None:
+        self.promotions = _promotions()
+
+    def collect(self, when: str) -> None:
+        if when == "call":
+            gc.collect(0)
+        elif when == "teardown":
+            gc.collect(2 if _promotions() != self.promotions else 1)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_call(self) -> None:
+        self.collect("call")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_teardown(self) -> None:
+        self.collect("teardown")
 
 
 def _promotions() -> int:

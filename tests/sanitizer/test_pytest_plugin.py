@@ -1,5 +1,6 @@
 """The pytest plugin, through real pytest runs: each buggy test fails with the right code
-and creation line, each correct look-alike passes, under every activation method."""
+and creation line, each correct look-alike passes, under every activation method; report
+mode lists the same bugs and changes no outcome."""
 
 from __future__ import annotations
 
@@ -48,19 +49,17 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-ra", *plugin_args(), *args)
 
 
-def reported(path: Path) -> set[tuple[str, str, int]]:
+def reported(path: Path) -> set[tuple[str, int]]:
+    """(code, line in test_buggy.py) of each finding in a JSON report."""
     findings = json.loads(path.read_text(encoding="utf-8"))["findings"]
     return {
-        (f["owner"].rpartition("::")[2], f["code"], f["site"][0]["line"])
+        (f["code"], f["site"][0]["line"] if "test_buggy.py" in str(f["site"]) else 0)
         for f in findings
-        if f["site"] and Path(f["site"][0]["path"]).name == "test_buggy.py"
-    } | {(f["owner"], f["code"], 0) for f in findings if "test_buggy.py" not in str(f["site"])}
+    }
 
 
-def test_strict_mode_fails_each_buggy_test_and_passes_the_look_alikes(
-    project: pytest.Pytester,
-) -> None:
-    result = run(project, "--asyncsan", "-vv")  # -vv: summary lines not cut
+def assert_each_bug_fails(result: pytest.RunResult, source: str) -> None:
+    """Each buggy test fails with its code and line; no look-alike does."""
     outcomes = result.parseoutcomes()
     assert (outcomes["failed"], outcomes["errors"]) == (9, 1)
     assert outcomes["passed"] + outcomes.get("skipped", 0) == 17 + 1  # + teardown-error test
@@ -71,46 +70,50 @@ def test_strict_mode_fails_each_buggy_test_and_passes_the_look_alikes(
         ]
         + ["ERROR test_buggy.py::test_leaked_task - Failed: asyncsan ASL603 task-leaked*"]
     )
-    for _, code, line, function in bug_sites(BUGGY):
+    for _, code, line, function in bug_sites(source):
         result.stdout.fnmatch_lines([f"asyncsan {code} *", f"*test_buggy.py:{line} in {function}"])
     assert "test_correct.py" not in "\n".join(line for line in result.outlines if "FAILED" in line)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.mark.parametrize("activation", ["option", "ini", "env", "xoption"])
-def test_report_mode_blames_the_right_test_and_line(
+def test_each_buggy_test_fails_and_each_look_alike_passes(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, activation: str
 ) -> None:
-    out = project.path / "out.json"
-    args = [f"--asyncsan-report={out}"]
+    args = ["-vv"]  # -vv: summary lines not cut
     if activation == "option":
-        args.append("--asyncsan=report")
+        args.append("--asyncsan")
     elif activation == "ini":
-        project.makeini(INI + "asyncsan = report\n")
+        project.makeini(INI + "asyncsan = strict\n")
     elif activation == "env":
-        monkeypatch.setenv("ASYNCSAN", "report")
+        monkeypatch.setenv("ASYNCSAN", "strict")
     if activation == "xoption":
+        pytest_args = ["-p", "no:cacheprovider", "-ra", *plugin_args(), *args]
         code = (
             f"import site, sys; site.addsitedir({str(site_dir(project.path))!r}); import pytest;"
-            f" sys.exit(pytest.main({['-p', 'no:cacheprovider', *plugin_args(), *args]!r}))"
+            f" sys.exit(pytest.main({pytest_args!r}))"
         )
-        result = project.run(sys.executable, "-X", "asyncsan=report", "-c", code)
+        result = project.run(sys.executable, "-X", "asyncsan", "-c", code)
     else:
         result = run(project, *args)
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(["*= asyncsan report =*", "asyncsan report: 10 findings"])
-    assert reported(out) == expected_bugs(BUGGY)
+    assert_each_bug_fails(result, BUGGY)
 
 
 def test_auto_mode_without_markers(project: pytest.Pytester) -> None:
     unmarked = "\n".join(line for line in BUGGY.splitlines() if line != "@pytest.mark.asyncio")
     project.makepyfile(test_buggy=unmarked)
+    result = run(project, "--asyncsan", "-vv", "-o", "asyncio_mode=auto")
+    assert_each_bug_fails(result, unmarked)
+
+
+def test_report_mode_lists_every_bug_and_changes_no_outcome(project: pytest.Pytester) -> None:
     out = project.path / "out.json"
-    result = run(
-        project, "--asyncsan=report", f"--asyncsan-report={out}", "-o", "asyncio_mode=auto"
-    )
-    assert result.ret == 0
-    assert reported(out) == expected_bugs(unmarked)
+    plain = run(project)
+    result = run(project, "--asyncsan=report", f"--asyncsan-report={out}")
+    assert result.ret == plain.ret == 0
+    assert result.parseoutcomes() == plain.parseoutcomes()
+    result.stdout.fnmatch_lines(["*= asyncsan report =*", "asyncsan report: 10 findings"])
+    assert reported(out) == {(code, line) for _, code, line in expected_bugs(BUGGY)}
 
 
 def test_correct_suite_is_unchanged(project: pytest.Pytester) -> None:
@@ -344,3 +347,37 @@ def test_xdist_controller_fails_on_worker_findings_outside_tests(
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_finalizer_errors_stay_on_their_test(project: pytest.Pytester) -> None:
+    """The sanitizer collects garbage at the end of each test (not in report mode, which
+    leaves the collector alone): what finalizers raise is blamed on the test that made the
+    garbage, never on the next one."""
+    project.makepyfile(
+        test_buggy="""
+        import socket
+
+        class Cycle:
+            def __init__(self):
+                self.me = self
+                self.sock = socket.socket()
+
+        def test_drops_a_socket():
+            Cycle()
+
+        def test_innocent():
+            pass
+        """
+    )
+    project.makeini(INI + "filterwarnings = error\n")
+    plain = run(project, "test_buggy.py")
+    report = run(project, "--asyncsan=report", "test_buggy.py")
+    assert (report.ret, report.parseoutcomes()) == (plain.ret, plain.parseoutcomes())
+    strict = run(project, "--asyncsan", "-rA", "test_buggy.py")
+    strict.assert_outcomes(passed=2, errors=1)
+    strict.stdout.fnmatch_lines_random(
+        [
+            "ERROR test_buggy.py::test_drops_a_socket - pytest.PytestUnraisable*",
+            "PASSED test_buggy.py::test_innocent",
+        ]
+    )
