@@ -105,6 +105,8 @@ class _AsyncSanPlugin:
         self.pending: list[Finding] = []
         self.outside: list[Finding] = []
         self.collected: list[tuple[Finding, str | None]] = []
+        self.first = len(san.findings)
+        """Where this session's findings start (pytester can nest sessions in one process)."""
         self.terminal_fd = os.dup(2) if san.options.hang_timeout else -1
         """The real stderr (captured output is only shown once a test ends)."""
         san.sinks.append(self.sink)
@@ -261,7 +263,7 @@ class _AsyncSanPlugin:
             self.config.pluginmanager.unregister(self.collector)
         if self.terminal_fd >= 0:
             os.close(self.terminal_fd)
-        del self.san.findings[:]
+        del self.san.findings[self.first :]  # reported here: not again at exit
 
 
 class _Collector:

@@ -31,8 +31,7 @@ def test_bom_is_not_a_column() -> None:
 
 def test_columns_count_characters_under_a_coding_cookie() -> None:
     source = (
-        "# -*- coding: latin-1 -*-\nimport asyncio\nasync def f(coro):\n"
-        f"    x = 'été'; {CALL}\n"
+        f"# -*- coding: latin-1 -*-\nimport asyncio\nasync def f(coro):\n    x = 'été'; {CALL}\n"
     )
     assert spans(source.encode("latin-1")) == [(4, 16, 4, 41, "ASL102")]
 

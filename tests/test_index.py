@@ -86,8 +86,7 @@ def test_installed_packages_are_read_lazily_never_imported(tmp_path: Path) -> No
     site = tmp_path / "site"
     (site / "extlib").mkdir(parents=True)
     (site / "extlib" / "__init__.py").write_text(
-        "raise SystemExit('must never be imported')\n"
-        "from .client import Client\n"
+        "raise SystemExit('must never be imported')\nfrom .client import Client\n"
     )
     (site / "extlib" / "client.py").write_text(
         "class Client:\n    async def close(self): ...\n    def closed(self): ...\n"

@@ -36,6 +36,9 @@ class _Slot:
     position: int
     keyword: str | None
     advice: str
+    teardown: bool = False
+    """The callback runs at teardown: a `lambda`'s body is sync teardown code, which ASL103
+    checks (and names the teardown alternative), so it is left to that rule."""
 
 
 _LOOP_SLOTS: dict[str, _Slot] = {
@@ -52,9 +55,9 @@ _FUNCTION_SLOTS: dict[str, _Slot] = {
     "asyncio.threads.to_thread": _Slot(0, None, _AWAIT),
     "threading.Thread": _Slot(1, "target", _IN_THREAD),
     "threading.Timer": _Slot(1, "function", _IN_THREAD),
-    "signal.signal": _Slot(1, None, _SIGNAL),
-    "atexit.register": _Slot(0, None, _AT_EXIT),
-    "weakref.finalize": _Slot(1, None, _AT_EXIT),
+    "signal.signal": _Slot(1, None, _SIGNAL, teardown=True),
+    "atexit.register": _Slot(0, None, _AT_EXIT, teardown=True),
+    "weakref.finalize": _Slot(1, None, _AT_EXIT, teardown=True),
 }
 """Callables by qualified name."""
 
@@ -83,11 +86,12 @@ class AsyncCallableAsCallback(Rule):
     `add_done_callback`, `signal.signal`, `atexit.register` and `weakref.finalize`.
 
     The callback counts when it is known to be a coroutine function (an `async def` of the
-    same module, a method reached through `self`, an async method of a receiver of known
-    type), a `functools.partial(...)` of one, or a `lambda` whose body calls one (`lambda:
-    self.close()`). Loop methods are matched only on receivers known to be event loops,
-    and `submit` only on executors created in the same function; anything unknown is left
-    alone.
+    project, reached by name, through imports, `self` or a receiver of known type, or an
+    async method of the standard library), a `functools.partial(...)` of one, or a `lambda` whose body calls one (`lambda:
+    self.close()`; except for `atexit.register`, `signal.signal` and `weakref.finalize`,
+    whose `lambda` bodies are sync teardown code that ASL103 checks). Loop methods are
+    matched only on receivers known to be event loops, and `submit` only on executors
+    created in the same function; anything unknown is left alone.
 
     ## Why is this bad?
     These APIs call the callback like a plain function and ignore what it returns. Calling
@@ -171,6 +175,7 @@ class AsyncCallableAsCallback(Rule):
                 threading.Thread(target=cleanup).start()  # error: ASL105@29
                 threading.Thread(None, cleanup).start()  # error: ASL105@28
                 threading.Timer(1.0, cleanup).start()  # error: ASL105@26
+                threading.Thread(target=lambda: cleanup(1)).start()  # error: ASL105@29
                 with ThreadPoolExecutor() as pool:
                     pool.submit(cleanup)  # error: ASL105@21
 
@@ -213,6 +218,7 @@ class AsyncCallableAsCallback(Rule):
                     threading.Thread(target=run_work).start()
                     atexit.register(sync_cleanup)
                     signal.signal(signal.SIGINT, sync_cleanup)
+                    atexit.register(lambda: work())
                     asyncio.run_coroutine_threadsafe(work(), loop)
                     loop.call_soon(asyncio.create_task, work())
             """
@@ -272,6 +278,25 @@ class AsyncCallableAsCallback(Rule):
                 """,
             }
         ),
+        Invalid(
+            {
+                "clients.py": """
+                    class AsyncClient:
+                        async def close(self): ...
+
+                    async def refresh(): ...
+                """,
+                "app.py": """
+                    import asyncio
+                    import atexit
+                    from clients import AsyncClient, refresh
+
+                    def install(client: AsyncClient, loop: asyncio.AbstractEventLoop):
+                        atexit.register(client.close)  # error: ASL105@21
+                        loop.call_later(60, refresh)  # error: ASL105@25
+                """,
+            }
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -280,6 +305,8 @@ class AsyncCallableAsCallback(Rule):
             return
         callback = _argument(node, slot)
         if callback is None:
+            return
+        if isinstance(callback, cst.Lambda) and slot.teardown:
             return
         described = self._async_callable(callback)
         if described is not None:

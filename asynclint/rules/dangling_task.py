@@ -29,6 +29,8 @@ def _is_raises(func: cst.BaseExpression) -> bool:
     if isinstance(func, cst.Attribute):
         return func.attr.value in _RAISES
     return isinstance(func, cst.Name) and func.value in _RAISES
+
+
 _MAX_SPELLING = 48
 
 

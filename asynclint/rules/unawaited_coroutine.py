@@ -45,14 +45,15 @@ class UnawaitedCoroutine(Rule):
     `and`/`or`), in async and in sync code.
 
     A call counts only when its callee is known to be a coroutine function: an `async def`
-    of the same module (functions, nested functions, methods reached through `self`/`cls`
-    and the class's bases), a standard-library coroutine function (`asyncio.sleep`), or an
-    async method of a receiver whose type is known (`asyncio.Lock().acquire`). A callee
-    behind a decorator that is not known to keep the function's kind, or a method of a
-    receiver of unknown type, is never flagged: a sync `Client.close` is not confused
-    with an async `AsyncClient.close`. A coroutine that is awaited, returned, yielded,
-    stored or passed to any call (`asyncio.run(main())`, `asyncio.gather(...)`,
-    `tg.create_task(...)`) is left alone.
+    of the project (functions and nested functions, through imports and re-exports;
+    methods reached through `self`/`cls` and base classes, or on a receiver whose class is
+    known from `x = Cls()`, an annotation or `self.x = Cls()`), a standard-library
+    coroutine function (`asyncio.sleep`), or an async method of a standard-library object
+    (`asyncio.Lock().acquire`). A callee behind a decorator that is not known to keep the
+    function's kind, or a method of a receiver of unknown type, is never flagged: a sync
+    `Client.close` is not confused with an async `AsyncClient.close`. A coroutine that is
+    awaited, returned, yielded, stored or passed to any call (`asyncio.run(main())`,
+    `asyncio.gather(...)`, `tg.create_task(...)`) is left alone.
 
     ## Why is this bad?
     Calling a coroutine function does not run it: it only creates a coroutine object. If
@@ -279,6 +280,38 @@ class UnawaitedCoroutine(Rule):
 
                     async def stop(client: AsyncClient):
                         await client.close()
+                """,
+            }
+        ),
+        Invalid(
+            {
+                "shop/__init__.py": """
+                    from .clients import AsyncClient as AsyncClient
+                """,
+                "shop/clients.py": """
+                    class Client:
+                        def close(self): ...
+
+                    class AsyncClient:
+                        async def close(self): ...
+
+                    async def connect(): ...
+                """,
+                "shop/service.py": """
+                    from shop import AsyncClient
+                    from . import clients
+                    from .clients import Client
+
+                    class Service:
+                        def __init__(self):
+                            self.client = AsyncClient()
+                            self.sync = Client()
+
+                        def stop(self, other: AsyncClient):
+                            self.sync.close()
+                            self.client.close()  # error: ASL101@9
+                            other.close()  # error: ASL101@9
+                            clients.connect()  # error: ASL101@9
                 """,
             }
         ),

@@ -4,6 +4,7 @@ line, and the look-alikes that must not be."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import re
@@ -386,3 +387,25 @@ def test_dump_shows_every_pending_task() -> None:
         " held by task 'Task-\\d+' running [\\w.<>]*main\\(\\)",
         next(text for text in lines if "running lock_then()" in text),
     )
+
+
+def test_framework_tasks_decide_what_cancellation_means() -> None:
+    """anyio's portal tasks answer a cancellation by finishing normally, or by raising
+    ``concurrent.futures.CancelledError`` to the waiting thread: by design."""
+    anyio = pytest.importorskip("anyio")
+    from anyio.from_thread import BlockingPortal
+
+    def call(portal: BlockingPortal) -> None:
+        with contextlib.suppress(concurrent.futures.CancelledError):
+            portal.call(anyio.sleep, 3600)
+
+    async def main() -> None:
+        with contextlib.suppress(Exception):
+            async with BlockingPortal() as portal:
+                thread = threading.Thread(target=call, args=(portal,))
+                thread.start()
+                await anyio.sleep(0.1)
+                raise Exception  # the portal cancels its tasks
+        thread.join()
+
+    assert findings(main) == []

@@ -10,7 +10,9 @@ finishes, whether it ended cancelled.
 
 It did not if it returned or raised something else while a request was still counted
 (``cancelling() > 0``; ``uncancel()``, as ``asyncio.timeout`` and TaskGroup use it,
-consumes a request deliberately). Two exceptions: on 3.11 and 3.12 a TaskGroup that sees a
+consumes a request deliberately). A framework's own tasks decide for themselves (anyio
+turns a cancellation into ``concurrent.futures.CancelledError`` for the thread waiting on
+a portal call, say). Two more exceptions: on 3.11 and 3.12 a TaskGroup that sees a
 child fail while its ``__aexit__`` is already waiting cancels its parent and never
 uncancels it (fixed in 3.13), so such requests are not counted; on 3.10, which has no
 ``cancelling()``, requests made by cancel-scope libraries (anyio, async_timeout) are
@@ -98,7 +100,7 @@ def _noted(task: Any, caller: FrameType) -> None:
 
 def _finished(task: Any) -> None:
     request = _requests.pop(task, None)
-    if request is None or _san is None or task.cancelled():
+    if request is None or _san is None or task.cancelled() or tasks.framework_task(task):
         return
     if sys.version_info >= (3, 11) and task.cancelling() <= request.absorbed:
         return

@@ -150,7 +150,7 @@ def report_test_leaks(san: Sanitizer, before: set[Task]) -> None:
 
 def _users(pending: list[Task]) -> list[Task]:
     """Leave out (and never report) the tasks a test framework keeps for itself."""
-    reported.update(task for task in pending if _framework_task(task))
+    reported.update(task for task in pending if framework_task(task))
     return [task for task in pending if task not in reported]
 
 
@@ -160,12 +160,16 @@ def _report(san: Sanitizer, leaked: Iterable[Task], detail: str) -> None:
         san.emit(task_finding("ASL603", task, detail))
 
 
-def _framework_task(task: Task) -> bool:
-    """A task a test framework made for itself (anyio's test runner task, say): its
-    coroutine is framework code and no user frame created it."""
-    code = getattr(task.get_coro(), "cr_code", None)
+def framework_task(task: Task) -> bool:
+    """A task a framework made for its own use (anyio's test runner, its process pool
+    shutdown task, a portal's call): framework code that framework code created, even
+    on behalf of a user's call. What it does with a cancellation or when it ends is the
+    framework's design, not a user bug."""
+    coro = task.get_coro()
+    code = getattr(coro, "cr_code", None)
+    origin = getattr(coro, "cr_origin", None)
     return (
         code is not None
         and frames.is_framework(code.co_filename)
-        and not frames.coroutine_site(task.get_coro())
+        and (not origin or frames.is_framework(origin[0][0]))
     )
