@@ -13,11 +13,7 @@ import libcst as cst
 
 from asynclint.context import Context
 from asynclint.index import FunctionFact
-from asynclint.knowledge.coroutines import (
-    ASYNC_METHODS,
-    COROUTINE_FUNCTIONS,
-    TRANSPARENT_DECORATORS,
-)
+from asynclint.knowledge.coroutines import ASYNC_METHODS, COROUTINE_FUNCTIONS
 from asynclint.scope import BindingKind, Scope, ScopeKind
 
 _MAX_BASES = 10
@@ -26,7 +22,8 @@ _MAX_BASES = 10
 def returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None:
     """Whether ``func(...)`` returns a coroutine object."""
     qualname = context.qualname(func)
-    if qualname in COROUTINE_FUNCTIONS:
+    configured = context.resolver.index.configured
+    if qualname in COROUTINE_FUNCTIONS or configured.is_coroutine_function(qualname):
         return True
     if isinstance(func, cst.Name):
         local = _name_kind(func.value, context.scope, context)
@@ -36,6 +33,8 @@ def returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None
         receiver_type = context.infer(func.value)
         if receiver_type in ASYNC_METHODS and func.attr.value in ASYNC_METHODS[receiver_type]:
             return True
+        if receiver_type and configured.is_coroutine_function(f"{receiver_type}.{func.attr.value}"):
+            return True
         class_scope = _receiver_class(func.value, context)
         if class_scope is not None:
             local = _method_kind(class_scope, func.attr.value, context, 0)
@@ -43,7 +42,7 @@ def returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None
                 return local
     if qualname is not None and context.resolver.index.class_fact(qualname) is not None:
         return False  # calling a class makes an instance
-    return _fact_kind(indexed_function(context, func))
+    return context.resolver.index.call_kind(indexed_function(context, func))
 
 
 def indexed_function(context: Context, func: cst.BaseExpression) -> FunctionFact | None:
@@ -60,10 +59,6 @@ def indexed_function(context: Context, func: cst.BaseExpression) -> FunctionFact
     return None if qualname is None else project.function(qualname)
 
 
-def _fact_kind(fact: FunctionFact | None) -> bool | None:
-    return None if fact is None or fact.opaque else fact.is_async
-
-
 def _name_kind(name: str, scope: Scope, context: Context) -> bool | None:
     bindings = scope.lookup(name)
     if not bindings:
@@ -77,13 +72,41 @@ def _name_kind(name: str, scope: Scope, context: Context) -> bool | None:
 
 def _def_kind(node: cst.CSTNode, context: Context, scope: Scope) -> bool | None:
     assert isinstance(node, cst.FunctionDef)
-    for decorator in node.decorators:
-        target = decorator.decorator
-        if isinstance(target, cst.Call):
-            target = target.func
-        if context.resolver.qualname(target, scope) not in TRANSPARENT_DECORATORS:
-            return None
-    return node.asynchronous is not None
+    decorators = [
+        context.resolver.qualname(
+            target.func if isinstance(target := decorator.decorator, cst.Call) else target, scope
+        )
+        for decorator in node.decorators
+    ]
+    is_async = node.asynchronous is not None and not _is_generator(node)
+    return context.resolver.index.configured.call_kind(is_async, decorators)
+
+
+class _YieldFinder(cst.CSTVisitor):
+    """Finds a ``yield`` of the function itself, not of nested functions or classes."""
+
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Yield(self, node: cst.Yield) -> bool:
+        self.found = True
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+def _is_generator(node: cst.FunctionDef) -> bool:
+    """An ``async def`` with ``yield`` makes an async generator, not a coroutine."""
+    finder = _YieldFinder()
+    node.body.visit(finder)
+    return finder.found
 
 
 def _receiver_class(receiver: cst.BaseExpression, context: Context) -> Scope | None:

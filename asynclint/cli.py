@@ -15,13 +15,14 @@ from pathlib import Path
 
 import click
 
-from asynclint import __version__, index, parallel
+from asynclint import __version__, index, parallel, project
 from asynclint.config import ConfigError, ConfigResolver, Selection, enabled_codes, ignored_for
 from asynclint.diagnostic import RunResult
 from asynclint.discovery import STDIN, discover
 from asynclint.docs import write_rule_docs
 from asynclint.engine import FileJob, FileResult
 from asynclint.fixer import FixRequest
+from asynclint.project import InterpreterError
 from asynclint.registry import UnknownSelector, all_rules, get_rule
 from asynclint.render import DEFAULT_FORMAT, FORMATS
 
@@ -70,6 +71,7 @@ def cli() -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply unsafe fixes (with a fix option).")
 @click.option("--fix-only", is_flag=True, help="Apply fixes; do not report what remains.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--python", help="Resolve installed packages in this interpreter's environment.")
 @click.version_option(__version__, "--version", prog_name="asynclint")
 def check(
     paths: tuple[str, ...],
@@ -90,6 +92,7 @@ def check(
     unsafe_fixes: bool,
     fix_only: bool,
     diff: bool,
+    python: str | None,
 ) -> None:
     """Check PATHS (default: the current directory); `-` reads standard input."""
     request = FixRequest(unsafe_fixes, diff) if fix or fix_only or diff else None
@@ -122,7 +125,8 @@ def check(
         )
     workers = jobs or os.cpu_count() or 1
     on_disk = [job.path for job in file_jobs if job.data is None]
-    index.set_active(parallel.build_index(on_disk, workers))
+    configs = [source.config for source in found.files]
+    index.set_active(project.build_index(on_disk, configs, python, workers))
     results = parallel.run(file_jobs, workers)
     fixed = _fixed_count(results)
     if request is not None and not diff:
@@ -304,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
-    except (ConfigError, UnknownSelector, OSError) as error:
+    except (ConfigError, UnknownSelector, InterpreterError, OSError) as error:
         click.echo(f"asynclint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as error:  # internal error: one line unless --verbose

@@ -91,6 +91,11 @@ class Config:
     """Option values as written, by rule code; options not set are absent."""
     sanitizer: Mapping[str, Any] = field(default_factory=dict)
     """``[tool.asynclint.sanitizer]`` as read; the sanitizer validates it."""
+    python: str | None = None
+    """The interpreter whose installed packages names are resolved against (``python``)."""
+    extra_coroutine_functions: tuple[str, ...] = ()
+    transparent_decorators: tuple[str, ...] = ()
+    sync_decorators: tuple[str, ...] = ()
 
     def __hash__(self) -> int:
         """Hash by origin so configurations can key dicts (the mappings are not hashable)."""
@@ -405,6 +410,11 @@ class _Parser:
                 raise self.error(table, f"{key}[{index}]: expected a string, got {_kind(item)}")
         return tuple(value)
 
+    def string(self, table: _Table, key: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise self.error(table, f"{key}: expected a string, got {_kind(value)}")
+        return value
+
     def codes(self, table: _Table, key: str, value: object) -> frozenset[str]:
         try:
             return frozenset(resolve_selectors(self.strings(table, key, value)))
@@ -460,5 +470,9 @@ _KEYS: dict[str, tuple[str, Callable[[_Parser, _Table, str, object], object]]] =
     "per-file-ignores": ("per_file_ignores", _Parser.per_file_ignores),
     "rules": ("rule_options", _Parser.rule_options),
     "sanitizer": ("sanitizer", _Parser.table),
+    "python": ("python", _Parser.string),
+    "extra-coroutine-functions": ("extra_coroutine_functions", _Parser.strings),
+    "transparent-decorators": ("transparent_decorators", _Parser.strings),
+    "sync-decorators": ("sync_decorators", _Parser.strings),
 }
 """Each ``[tool.asynclint]`` key: the :class:`Config` attribute it sets and its parser."""

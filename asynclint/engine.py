@@ -123,7 +123,7 @@ def analyse(
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     diagnostics = []
-    for report in reports:
+    for report in _most_specific(reports):
         where = positions[report.node]
         first, last = where.start.line, where.end.line
         if report.statement is not None:
@@ -148,6 +148,14 @@ def analyse(
             )
         )
     return diagnostics
+
+
+def _most_specific(reports: list[Report]) -> list[Report]:
+    """Drop a finding when a more specific rule reported the same node (`Rule.supersedes`)."""
+    covered = {(id(r.node), code) for r in reports for code in r.rule.supersedes}
+    if not covered:
+        return reports
+    return [r for r in reports if (id(r.node), r.rule.code) not in covered]
 
 
 def _syntax_error(path: str, error: sources.SourceError) -> Diagnostic:

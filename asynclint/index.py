@@ -24,22 +24,28 @@ from asynclint.knowledge.asyncio_api import (
     RETURN_TYPES,
     TASK_FACTORIES,
 )
+from asynclint.knowledge.configured import NOTHING, Configured
+from asynclint.knowledge.coroutines import TRANSPARENT_DECORATORS
 
-_TRANSPARENT = frozenset(
-    ["staticmethod", "classmethod", "abstractmethod", "override", "final", "wraps"]
-)
-"""Decorators (last name component) that keep a function's sync/async nature."""
+_BUILTIN_DECORATORS = frozenset(["staticmethod", "classmethod", "property"])
 _MAX_HOPS = 12
 
 
 @dataclass(frozen=True)
 class FunctionFact:
     is_async: bool
-    opaque: bool = False
-    """Decorated by something that may change what a call returns: treat as unknown."""
+    """Calling it returns a coroutine: an ``async def`` that is not an async generator."""
+    decorators: tuple[str, ...] = ()
+    """Qualified names of its decorators, outermost first, except the known transparent
+    ones; ``?`` where a decorator is not a dotted name (``@registry["x"]``)."""
     returns_task: bool = False
     """Every ``return`` hands back a task it just created (``return asyncio.create_task(...)``):
     dropping the call's result drops the only reference to that task (ASL102)."""
+
+    @property
+    def opaque(self) -> bool:
+        """Decorated by something that may change what a call returns."""
+        return bool(self.decorators)
 
 
 @dataclass
@@ -119,6 +125,8 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
             for alias in node.names:
                 if alias.name != "*":
                     facts.imports[alias.asname or alias.name] = f"{source_module}.{alias.name}"
+    for table in (facts.functions, *(cls.methods for cls in facts.classes.values())):
+        table.update((k, _qualified_decorators(v, facts)) for k, v in table.items())
     for cls in facts.classes.values():
         cls.bases = tuple(_qualify(base, facts) for base in cls.bases)
         cls.attributes = {k: _qualify(v, facts) for k, v in cls.attributes.items()}
@@ -210,13 +218,26 @@ def _qualify(dotted: str, facts: ModuleFacts) -> str:
 
 
 def _function_fact(node: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFact:
-    opaque = False
-    for decorator in node.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        name = (_dotted(target) or "").rsplit(".", 1)[-1]
-        if name not in _TRANSPARENT:
-            opaque = True
-    return FunctionFact(isinstance(node, ast.AsyncFunctionDef), opaque)
+    """Decorators are kept as written; :func:`_qualified_decorators` resolves them once the
+    module's imports are known."""
+    decorators = tuple(
+        _dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
+        for decorator in node.decorator_list
+    )
+    is_async = isinstance(node, ast.AsyncFunctionDef) and not any(
+        isinstance(child, ast.Yield) for child in _own_nodes(node.body)
+    )
+    return FunctionFact(is_async, decorators)
+
+
+def _qualified_decorators(fact: FunctionFact, facts: ModuleFacts) -> FunctionFact:
+    qualified = []
+    for written in fact.decorators:
+        name = _qualify(written, facts)
+        name = f"builtins.{name}" if name in _BUILTIN_DECORATORS else name
+        if name not in TRANSPARENT_DECORATORS:
+            qualified.append(name)
+    return dataclasses.replace(fact, decorators=tuple(qualified))
 
 
 def _class_fact(node: ast.ClassDef) -> ClassFact:
@@ -314,11 +335,19 @@ class ProjectIndex:
     """
 
     def __init__(
-        self, modules: Iterable[ModuleFacts] = (), search_path: Sequence[str] = ()
+        self,
+        modules: Iterable[ModuleFacts] = (),
+        search_path: Sequence[str] = (),
+        configured: Configured = NOTHING,
     ) -> None:
         self.modules: dict[str, ModuleFacts] = {m.name: m for m in modules}
         self.search_path = list(search_path)
+        self.configured = configured
         self._missing: set[str] = set()
+
+    def call_kind(self, fact: FunctionFact | None) -> bool | None:
+        """Whether calling the function returns a coroutine; None when unknown."""
+        return None if fact is None else self.configured.call_kind(fact.is_async, fact.decorators)
 
     def __len__(self) -> int:
         return len(self.modules)
@@ -427,7 +456,9 @@ def active() -> ProjectIndex:
     return _active
 
 
-def build(paths: Iterable[str], search_path: Sequence[str] = ()) -> ProjectIndex:
+def build(
+    paths: Iterable[str], search_path: Sequence[str] = (), configured: Configured = NOTHING
+) -> ProjectIndex:
     """The index of `paths` (one ``ast`` parse each), in this process."""
     facts = (fact for fact in map(facts_for, paths) if fact is not None)
-    return ProjectIndex(facts, search_path)
+    return ProjectIndex(facts, search_path, configured)

@@ -47,13 +47,13 @@ def _shipped_index() -> index.ProjectIndex | None:
 
 
 def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
-    """The project index of `paths`, one ``ast`` parse per file spread over the workers."""
-    search_path = index.installed_search_path()
+    """The project index of `paths`, one ``ast`` parse per file spread over the workers
+    (:func:`asynclint.project.build_index` adds what lies beyond them)."""
     if workers <= 1 or len(paths) < 2 * workers:
-        return index.build(paths, search_path)
+        return index.build(paths)
     with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
         facts = pool.map(index.facts_for, paths, chunksize=max(1, len(paths) // (workers * 8)))
-        return index.ProjectIndex((fact for fact in facts if fact is not None), search_path)
+        return index.ProjectIndex(fact for fact in facts if fact is not None)
 
 
 def _context() -> multiprocessing.context.BaseContext:

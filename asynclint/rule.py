@@ -172,6 +172,10 @@ class Rule:
     async_only: ClassVar[bool] = False
     """True when the rule can only fire in async code: the shared test then checks that
     stripping ``async``/``await`` from each invalid example silences it."""
+    supersedes: ClassVar[frozenset[str]] = frozenset()
+    """Codes of broader rules that report the same node with less specific advice (ASL103's
+    teardown advice beats ASL101's "never awaited"): when both report a node, only this
+    rule's finding is kept, so one bug is one finding."""
     options: ClassVar[tuple[Option, ...]] = ()
     examples: ClassVar[tuple[Example, ...]] = ()
 

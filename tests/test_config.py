@@ -172,7 +172,16 @@ ERRORS = [
     (
         "colour = true",
         "[tool.asynclint] unknown key `colour`; expected one of `exclude`, `extend-exclude`, "
-        "`extend-select`, `ignore`, `per-file-ignores`, `rules`, `sanitizer`, `select`",
+        "`extend-select`, `extra-coroutine-functions`, `ignore`, `per-file-ignores`, `python`, "
+        "`rules`, `sanitizer`, `select`, `sync-decorators`, `transparent-decorators`",
+    ),
+    (
+        "python = 3",
+        "[tool.asynclint] python: expected a string, got integer",
+    ),
+    (
+        "sync-decorators = 'x'",
+        "[tool.asynclint] sync-decorators: expected a list of strings, got string",
     ),
     ('select = "ASL102"', "[tool.asynclint] select: expected a list of strings, got string"),
     ("select = true", "[tool.asynclint] select: expected a list of strings, got boolean"),
@@ -401,7 +410,9 @@ def test_standalone_file_holds_keys_at_top_level(project: Path) -> None:
         (
             "[tool.asynclint]",
             "asynclint.toml: unknown key `tool`; expected one of `exclude`, `extend-exclude`, "
-            "`extend-select`, `ignore`, `per-file-ignores`, `rules`, `sanitizer`, `select`",
+            "`extend-select`, `extra-coroutine-functions`, `ignore`, `per-file-ignores`, "
+            "`python`, `rules`, `sanitizer`, `select`, `sync-decorators`, "
+            "`transparent-decorators`",
         ),
     ],
 )

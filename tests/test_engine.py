@@ -78,3 +78,31 @@ def test_module_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cst, "parse_module", counting)
     check_source(f"import asyncio\nasync def f(coro):\n    {CALL}\n", "x.py")
     assert len(calls) == 1
+
+
+TEARDOWN = """\
+import asyncio
+
+class Client:
+    async def aclose(self): ...
+
+    def close(self):
+        self.aclose(){noqa}
+        asyncio.create_task(self.aclose())
+"""
+
+
+@pytest.mark.parametrize(
+    ("codes", "noqa", "expected"),
+    [
+        (None, "", [(7, "ASL103"), (8, "ASL103")]),
+        ({"ASL101", "ASL102"}, "", [(7, "ASL101"), (8, "ASL102")]),
+        (None, "  # noqa: ASL103", [(8, "ASL103")]),
+    ],
+)
+def test_the_more_specific_rule_reports_a_node_once(
+    codes: set[str] | None, noqa: str, expected: list[tuple[int, str]]
+) -> None:
+    """ASL103 supersedes ASL101/ASL102 on the same call; without ASL103 they report it."""
+    found = check_source(TEARDOWN.format(noqa=noqa), "x.py", codes)
+    assert [(d.line, d.code) for d in found] == expected

@@ -75,6 +75,7 @@ class AsyncCallInSyncTeardown(Rule):
     Driving the coroutine to completion from a plain `close()` or a test's `tearDown`
     (`asyncio.run(self.aclose())`, `loop.run_until_complete(...)`,
     `asyncio.run_coroutine_threadsafe(...)`) is a deliberate bridge and left alone.
+    Where this rule reports a call, ASL101 and ASL102 do not report it again.
 
     ## Why is this bad?
     Teardown is the last chance to release a connection, flush a buffer or stop a server.
@@ -123,6 +124,7 @@ class AsyncCallInSyncTeardown(Rule):
     code = "ASL103"
     name = "async-call-in-sync-teardown"
     message = "`{call}` in sync teardown is never awaited; {alternative}"
+    supersedes = frozenset({"ASL101", "ASL102"})
 
     examples = (
         Invalid(

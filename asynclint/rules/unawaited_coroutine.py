@@ -316,6 +316,30 @@ class UnawaitedCoroutine(Rule):
             }
         ),
         Valid(
+            {
+                "feeds.py": """
+                    async def ticks():
+                        yield 1
+
+                    async def pages():
+                        async def fetch(): ...
+                        yield await fetch()
+                """,
+                "consumer.py": """
+                    from feeds import ticks
+
+                    async def rows():
+                        for row in range(3):
+                            yield row
+
+                    async def main():
+                        rows()
+                        ticks()
+                        [x async for x in ticks()]
+                """,
+            }
+        ),
+        Valid(
             """
             class Handler:
                 async def handle(self): ...
