@@ -105,17 +105,11 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     """(class or None, function, callee as written) for functions returning a call."""
     for node in _top_level(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            facts.functions[node.name] = _function_fact(node)
-            spawners += [(None, node.name, c) for c in [_returned_spawner(node)] if c]
+            facts.functions[node.name], spawner = _function_fact(node, _own_statements(node.body))
+            spawners += [(None, node.name, spawner)] if spawner else []
         elif isinstance(node, ast.ClassDef):
-            facts.classes[node.name] = _class_fact(node)
-            spawners += [
-                (node.name, method.name, c)
-                for method in node.body
-                if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
-                for c in [_returned_spawner(method)]
-                if c
-            ]
+            facts.classes[node.name], returned = _class_fact(node)
+            spawners += [(node.name, method, callee) for method, callee in returned.items()]
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]
@@ -144,10 +138,10 @@ def _is_task_factory(callee: str) -> bool:
     return callee in TASK_FACTORIES or callee in ENSURE_FUTURE
 
 
-def _returned_spawner(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+def _returned_spawner(statements: list[ast.AST]) -> str | None:
     """The callee every ``return`` of the function calls, when it is the same everywhere."""
     callees = set()
-    for statement in _own_nodes(node.body):
+    for statement in statements:
         if isinstance(statement, ast.Return):
             value = statement.value
             if not isinstance(value, ast.Call):
@@ -167,17 +161,34 @@ def _callee(func: ast.expr) -> str | None:
     return _dotted(func)
 
 
-def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Every node of a function body, not entering nested functions, lambdas or classes."""
+def _own_statements(body: list[ast.stmt]) -> list[ast.AST]:
+    """The statements of a function body at any depth (with ``except`` and ``case`` clauses),
+    not entering nested functions or classes; expressions are not walked, which keeps this
+    first pass a small multiple of ``ast.parse``."""
+    found: list[ast.AST] = []
     stack: list[ast.AST] = list(body)
     while stack:
         node = stack.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(
-                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-            ):
-                stack.append(child)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        found.append(node)
+        for field_name in _BODIES:
+            stack.extend(getattr(node, field_name, ()))
+    return found
+
+
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+"""The fields holding nested statements in compound statements."""
+
+
+def _is_generator(statements: list[ast.AST]) -> bool:
+    """A ``yield`` in a simple statement (``yield x``, ``y = yield``, ``return (yield)``)."""
+    return any(
+        isinstance(child, (ast.Yield, ast.YieldFrom))
+        for statement in statements
+        if not hasattr(statement, "body")
+        for child in ast.walk(statement)
+    )
 
 
 def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -217,17 +228,18 @@ def _qualify(dotted: str, facts: ModuleFacts) -> str:
     return f"{target}.{rest}" if rest else target
 
 
-def _function_fact(node: ast.FunctionDef | ast.AsyncFunctionDef) -> FunctionFact:
-    """Decorators are kept as written; :func:`_qualified_decorators` resolves them once the
-    module's imports are known."""
+def _function_fact(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, statements: list[ast.AST]
+) -> tuple[FunctionFact, str | None]:
+    """The fact, with decorators as written (:func:`_qualified_decorators` resolves them
+    once the module's imports are known), and the task factory every return calls, if any.
+    `statements` are the function's own (:func:`_own_statements`)."""
     decorators = tuple(
         _dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
         for decorator in node.decorator_list
     )
-    is_async = isinstance(node, ast.AsyncFunctionDef) and not any(
-        isinstance(child, ast.Yield) for child in _own_nodes(node.body)
-    )
-    return FunctionFact(is_async, decorators)
+    is_async = isinstance(node, ast.AsyncFunctionDef) and not _is_generator(statements)
+    return FunctionFact(is_async, decorators), _returned_spawner(statements)
 
 
 def _qualified_decorators(fact: FunctionFact, facts: ModuleFacts) -> FunctionFact:
@@ -240,17 +252,22 @@ def _qualified_decorators(fact: FunctionFact, facts: ModuleFacts) -> FunctionFac
     return dataclasses.replace(fact, decorators=tuple(qualified))
 
 
-def _class_fact(node: ast.ClassDef) -> ClassFact:
+def _class_fact(node: ast.ClassDef) -> tuple[ClassFact, dict[str, str]]:
+    """The fact and, by method, the task factory every return of the method calls."""
     fact = ClassFact(bases=tuple(b for b in map(_dotted, node.bases) if b))
+    spawners: dict[str, str] = {}
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            fact.methods[statement.name] = _function_fact(statement)
-            fact.attributes.update(_self_attributes(statement))
+            statements = _own_statements(statement.body)
+            fact.methods[statement.name], spawner = _function_fact(statement, statements)
+            if spawner:
+                spawners[statement.name] = spawner
+            fact.attributes.update(_self_attributes(statement, statements))
         elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
             annotated = _annotation_class(statement.annotation)
             if annotated:
                 fact.attributes.setdefault(statement.target.id, annotated)
-    return fact
+    return fact, spawners
 
 
 def _annotation_class(annotation: ast.expr) -> str | None:
@@ -275,7 +292,9 @@ def _is_none(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
-def _self_attributes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, str]:
+def _self_attributes(
+    method: ast.FunctionDef | ast.AsyncFunctionDef, statements: list[ast.AST]
+) -> dict[str, str]:
     """``self.x = Cls(...)`` and ``self.x: Cls`` in a method (first parameter = receiver)."""
     params = [*method.args.posonlyargs, *method.args.args]
     if not params:
@@ -283,7 +302,7 @@ def _self_attributes(method: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str
     receiver = params[0].arg
     found: dict[str, str] = {}
     conflicting: set[str] = set()
-    for node in ast.walk(method):
+    for node in statements:
         target: ast.expr | None = None
         value: str | None = None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
