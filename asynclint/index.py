@@ -60,6 +60,9 @@ class ClassFact:
 @dataclass
 class ModuleFacts:
     name: str
+    path: str = ""
+    in_project: bool = True
+    """False for installed packages and the standard library (read lazily)."""
     functions: dict[str, FunctionFact] = field(default_factory=dict)
     classes: dict[str, ClassFact] = field(default_factory=dict)
     imports: dict[str, str] = field(default_factory=dict)
@@ -99,7 +102,7 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     name = name or module_name(path)
-    facts = ModuleFacts(name)
+    facts = ModuleFacts(name, path)
     is_package = os.path.basename(path) == "__init__.py"
     spawners: list[tuple[str | None, str, str]] = []
     """(class or None, function, callee as written) for functions returning a call."""
@@ -324,8 +327,8 @@ def _self_attributes(
     return {k: v for k, v in found.items() if k not in conflicting}
 
 
-def _find_source(module: str, search_path: Sequence[str]) -> str | None:
-    """The file defining `module` on `search_path`, stubs first; never imports anything."""
+def _find_source(module: str, search_path: Sequence[str]) -> tuple[str, str] | None:
+    """The search path entry and file defining `module`, stubs first; never imports."""
     relative = module.replace(".", os.sep)
     for directory in search_path:
         for candidate in (
@@ -336,7 +339,7 @@ def _find_source(module: str, search_path: Sequence[str]) -> str | None:
         ):
             path = os.path.join(directory, candidate)
             if os.path.isfile(path):
-                return path
+                return directory, path
     return None
 
 
@@ -361,6 +364,8 @@ class ProjectIndex:
     ) -> None:
         self.modules: dict[str, ModuleFacts] = {m.name: m for m in modules}
         self.search_path = list(search_path)
+        self.project_roots: tuple[str, ...] = ()
+        """Entries of `search_path` that hold the project's own modules."""
         self.configured = configured
         self._missing: set[str] = set()
 
@@ -375,12 +380,13 @@ class ProjectIndex:
         found = self.modules.get(name)
         if found is not None or name in self._missing or not self.search_path:
             return found
-        path = _find_source(name, self.search_path)
-        found = None if path is None else facts_for(path, name=name)
-        if found is None:
+        where = _find_source(name, self.search_path)
+        found = None if where is None else facts_for(where[1], name=name)
+        if where is None or found is None:
             self._missing.add(name)
-        else:
-            self.modules[name] = found
+            return None
+        found.in_project = where[0] in self.project_roots
+        self.modules[name] = found
         return found
 
     def _split(self, qualname: str) -> tuple[ModuleFacts, str] | None:
@@ -391,6 +397,10 @@ class ProjectIndex:
             if module is not None:
                 return module, ".".join(parts[cut:])
         return None
+
+    def locate(self, qualname: str) -> tuple[ModuleFacts, str] | None:
+        """The module defining `qualname` (re-exports followed) and the name inside it."""
+        return self._split(self.resolve(qualname))
 
     def resolve(self, qualname: str) -> str:
         """Follow re-exports (``pkg.Store`` imported in ``pkg/__init__.py``) to the definition."""

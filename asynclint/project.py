@@ -116,6 +116,8 @@ def build_index(
     built = parallel.build_index(paths, workers)
     python = python or _configured_python(configs)
     installed = index.installed_search_path() if python is None else interpreter_path(python)
-    built.search_path = [*source_roots(paths), *installed]
+    roots = source_roots(paths)
+    built.search_path = [*roots, *installed]
+    built.project_roots = tuple(roots)
     built.configured = configured(configs)
     return built
