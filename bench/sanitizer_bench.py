@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import platform
 import time
 from collections.abc import Awaitable, Callable
 
@@ -86,6 +88,12 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # debug mode's slow-callback log
     configs = ("plain", "asyncsan", "debug")
+    getloadavg = getattr(os, "getloadavg", lambda: ())  # not on Windows
+    load = ", ".join(f"{value:.1f}" for value in getloadavg()) or "unknown"
+    print(
+        f"Python {platform.python_version()}, {N} operations, best of {args.repeat};"
+        f" load average {load} (CPU time is less disturbed by load than wall time)"
+    )
     print(f"{'benchmark':<20}{'plain us/op':>12}{'asyncsan':>10}{'debug':>10}")
     for name, bench in BENCHMARKS.items():
         best = dict.fromkeys(configs, float("inf"))

@@ -81,6 +81,8 @@ class Sanitizer:
             with self._lock:
                 self.unhandled.append(finding)
             print(finding.render(), file=stream or sys.stderr, flush=True)
+            if _exit_checked:  # a module global or a cycle that died after our exit hook
+                _exit_failed(len(self.unhandled))
         elif self.options.mode == "warn":
             self.warn(finding)
 
@@ -108,6 +110,7 @@ _patcher: Patcher | None = None
 _saved_env: dict[str, str | None] = {}
 _saved_depth = 0
 _exit_hook_registered = False
+_exit_checked = False
 
 
 def active() -> Sanitizer | None:
@@ -226,6 +229,7 @@ def _export(values: dict[str, str | None]) -> None:
 
 def _at_exit() -> None:
     """Print the report-mode summary; in strict mode, fail the process on findings."""
+    global _exit_checked
     san = _active
     if san is None:
         return
@@ -235,12 +239,18 @@ def _at_exit() -> None:
             print(report.summary(san.findings), file=sys.stderr)
         if san.findings and san.options.report_file:
             report.write_json(san.options.report_file, san.findings)
+    _exit_checked = True
     if san.unhandled:
-        count = len(san.unhandled)
-        print(
-            f"asyncsan: {count} finding{'s' * (count != 1)} in strict mode; exit status 1",
-            file=sys.stderr,
-        )
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(1)
+        _exit_failed(len(san.unhandled))
+
+
+def _exit_failed(count: int) -> None:
+    """End the process with status 1: the exit status is already decided when objects
+    die during interpreter shutdown, so raising ``SystemExit`` would be ignored."""
+    print(
+        f"asyncsan: {count} finding{'s' * (count != 1)} in strict mode; exit status 1",
+        file=sys.stderr,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)

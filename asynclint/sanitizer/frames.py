@@ -87,6 +87,23 @@ def user_frames(raw: Iterable[RawFrame], limit: int = 8) -> tuple[Frame, ...]:
     return tuple(out)
 
 
+def code_frames(raw: Iterable[RawFrame], limit: int = 8) -> tuple[Frame, ...]:
+    """The frames of the program's own code in an innermost-first stack: not Python's, an
+    installed package's or asynclint's (a blocked loop thread may be deep inside the
+    ``ssl`` module, called by a library called by the user's line)."""
+    out: list[Frame] = []
+    for filename, lineno, function in raw:
+        if _kind(filename) == _SKIP:
+            continue
+        if not is_library(filename):
+            out.append(Frame(filename, lineno, function))
+            if len(out) >= limit:
+                break
+        elif out:
+            break
+    return tuple(out)
+
+
 def module_of(filename: str) -> str:
     """The name the file was imported under ('' if it was not imported as a module)."""
     if filename not in _modules:

@@ -32,15 +32,27 @@ class Patcher:
         setattr(owner, name, wrap(getattr(owner, name)))
 
     def when_imported(self, name: str, callback: Callable[[ModuleType], None]) -> None:
-        """Run `callback(module)` now if `name` is imported, else right after its import."""
+        """Run `callback(module)` now if `name` is imported, else right after its import.
+
+        A module still being imported (uvloop's first line imports asyncio, whose callback
+        hooks uvloop) gets the callback at the end of that import, provided `expect` named
+        it before the import began.
+        """
         module = sys.modules.get(name)
-        if module is not None:
+        if module is not None and not _initializing(module):
             callback(module)
             return
+        self._pending(name).append(callback)
+
+    def expect(self, name: str) -> None:
+        """Watch the import of `name`, so that callbacks registered while it runs run."""
+        self._pending(name)
+
+    def _pending(self, name: str) -> list[Callable[[ModuleType], None]]:
         if self._finder is None:
             self._finder = _PostImportFinder()
             sys.meta_path.insert(0, self._finder)
-        self._finder.callbacks.setdefault(name, []).append(callback)
+        return self._finder.callbacks.setdefault(name, [])
 
     def restore(self) -> None:
         if self._finder is not None:
@@ -55,6 +67,10 @@ class Patcher:
         self._undo.clear()
 
 
+def _initializing(module: ModuleType) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
 class _PostImportFinder:
     """A meta path finder that finds nothing itself: it wraps the real loader of watched
     modules so callbacks run once the module body has executed."""
@@ -65,23 +81,23 @@ class _PostImportFinder:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        callbacks = self.callbacks.pop(fullname, None)
-        if callbacks is None:
+        if fullname not in self.callbacks:
             return None
         finders = sys.meta_path[sys.meta_path.index(self) + 1 :]
         for finder in finders:
             find_spec = getattr(finder, "find_spec", None)
             spec: ModuleSpec | None = find_spec(fullname, path, target) if find_spec else None
             if spec is not None and spec.loader is not None:
-                spec.loader = cast("Loader", _Loader(spec.loader, callbacks))
+                spec.loader = cast("Loader", _Loader(spec.loader, self, fullname))
                 return spec
         return None
 
 
 class _Loader:
-    def __init__(self, loader: Any, callbacks: list[Callable[[ModuleType], None]]) -> None:
+    def __init__(self, loader: Any, finder: _PostImportFinder, name: str) -> None:
         self._loader = loader
-        self._callbacks = callbacks
+        self._finder = finder
+        self._name = name
 
     def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         result: ModuleType | None = self._loader.create_module(spec)
@@ -92,7 +108,7 @@ class _Loader:
         module.__loader__ = self._loader
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
-        for callback in self._callbacks:
+        for callback in self._finder.callbacks.pop(self._name, ()):
             callback(module)
 
     def __getattr__(self, name: str) -> Any:

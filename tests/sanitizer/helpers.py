@@ -1,13 +1,27 @@
-"""Shared by the sanitizer tests: the buggy-case expectations and subprocess set-up."""
+"""Shared by the sanitizer tests: the buggy-case expectations, subprocess set-up, and
+running a coroutine on each kind of loop under a strict sanitizer."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
+import inspect
 import os
 import re
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from asynclint.sanitizer import AsyncSanError, sanitize
+
+try:
+    import uvloop
+except ImportError:  # not on Windows
+    uvloop = None
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -65,3 +79,58 @@ def site_dir(tmp: Path) -> Path:
     directory.mkdir()
     (directory / "asyncsan.pth").write_text(PTH, encoding="utf-8")
     return directory
+
+
+Main = Callable[[], Coroutine[Any, Any, object]]
+needs_uvloop = pytest.mark.skipif(uvloop is None, reason="uvloop is not installed")
+LOOPS = ["asyncio", pytest.param("uvloop", marks=needs_uvloop)]
+
+
+def run_on(kind: str, main: Main) -> None:
+    if kind == "asyncio":
+        asyncio.run(main())
+        return
+    assert uvloop is not None
+    loop = uvloop.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def findings_of(run: Callable[[], object], **options: object) -> list[tuple[str, int]]:
+    """Call `run` under a strict sanitizer: (code, line) of what it found, in order."""
+    try:
+        with sanitize("strict", **options):
+            run()
+    except AsyncSanError as error:
+        return [(f.code, f.location.lineno if f.location else 0) for f in error.findings]
+    return []
+
+
+def findings(main: Main, kind: str = "asyncio", **options: object) -> list[tuple[str, int]]:
+    """Run `main` on a loop of `kind`: (code, line) of what the sanitizer found."""
+    return findings_of(lambda: run_on(kind, main), **options)
+
+
+def line(function: Callable[..., Any], text: str) -> int:
+    """The line of `function` that contains `text`."""
+    source, first = inspect.getsourcelines(function)
+    return first + next(i for i, code in enumerate(source) if text in code)
+
+
+def python(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+
+
+def with_hook(tmp_path: Path, script: str) -> list[str]:
+    """Process the real start-up hook (as site does for site-packages), then run `script`."""
+    return ["-c", f"import site; site.addsitedir({str(site_dir(tmp_path))!r}); exec({script!r})"]

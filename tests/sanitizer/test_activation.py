@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-import subprocess
+import site
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from asynclint import sanitizer
 from asynclint.sanitizer.config import ConfigError, Options, apply, parse_env_options
-from tests.sanitizer.helpers import clean_env, site_dir
+from tests.sanitizer.helpers import clean_env, python, with_hook
 
 BUGGY_SCRIPT = """\
 import asyncio
@@ -37,25 +38,9 @@ sys.exit(3)
 """
 
 
-def python(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        check=False,
-    )
-
-
 @pytest.fixture(autouse=True)
 def _clean(monkeypatch: pytest.MonkeyPatch) -> None:
     clean_env(monkeypatch)
-
-
-def with_hook(tmp_path: Path, script: str) -> list[str]:
-    """Process the real start-up hook (as site does for site-packages), then run `script`."""
-    return ["-c", f"import site; site.addsitedir({str(site_dir(tmp_path))!r}); exec({script!r})"]
 
 
 def test_x_option_strict_fails_with_the_creation_line(tmp_path: Path) -> None:
@@ -115,6 +100,67 @@ def test_python_m_runs_a_script(tmp_path: Path) -> None:
         2,
         "asyncsan: cannot run 'nope.py': no such file\n",
     )
+
+
+def test_report_mode_prints_a_summary_and_keeps_the_exit_status(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    result = python(
+        tmp_path,
+        "-X",
+        "asyncsan=report",
+        *with_hook(tmp_path, BUGGY_SCRIPT),
+        ASYNCSAN_OPTIONS=f"report-file={out}",
+    )
+    assert (result.returncode, result.stdout) == (0, "main done\n")
+    assert result.stderr.splitlines() == [
+        "asyncsan report: 1 finding",
+        "  ASL603 task-leaked                    <string>:7  task 'Task-2' running worker()",
+        "  totals: ASL603 x1",
+    ]
+    (finding,) = json.loads(out.read_text(encoding="utf-8"))["findings"]
+    assert (finding["code"], finding["site"][0]["line"], finding["owner"]) == ("ASL603", 7, None)
+
+
+def test_python_m_works_without_site(tmp_path: Path) -> None:
+    """``python -S`` processes no ``.pth`` file; ``-m asynclint.sanitizer`` needs none."""
+    (tmp_path / "buggy.py").write_text(BUGGY_SCRIPT, encoding="utf-8")
+    result = python(tmp_path, "-S", "-m", "asynclint.sanitizer", "buggy.py")
+    assert (result.returncode, result.stdout) == (1, "main done\n")
+    assert f"    {tmp_path / 'buggy.py'}:7 in main" in result.stderr
+
+
+HOOK_INSTALLED = any(
+    os.path.isfile(os.path.join(d, "asyncsan.pth")) for d in site.getsitepackages()
+)
+needs_installed_hook = pytest.mark.skipif(
+    not HOOK_INSTALLED, reason="asynclint is not pip-installed in this interpreter"
+)
+SPAWNED_CHILD = """import asyncio, multiprocessing
+
+async def worker():
+    await asyncio.sleep(3600)
+
+async def main():
+    asyncio.create_task(worker())
+
+def child():
+    asyncio.run(main())
+
+if __name__ == "__main__":
+    process = multiprocessing.get_context("spawn").Process(target=child)
+    process.start()
+    process.join()
+    print("child exit status", process.exitcode)
+"""
+
+
+@needs_installed_hook
+def test_installed_hook_sanitizes_the_process_and_its_spawned_children(tmp_path: Path) -> None:
+    (tmp_path / "parent.py").write_text(SPAWNED_CHILD, encoding="utf-8")
+    result = python(tmp_path, "-X", "asyncsan", "parent.py")
+    assert (result.returncode, result.stdout) == (0, "child exit status 1\n")
+    assert "asyncsan ASL603 task-leaked: task 'Task-2' running worker()" in result.stderr
+    assert f"    {tmp_path / 'parent.py'}:7 in main" in result.stderr
 
 
 def test_run_command_exports_the_mode(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

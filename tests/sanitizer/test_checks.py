@@ -1,61 +1,23 @@
-"""ASL606, ASL609 and ASL610 in-process, on each kind of loop: what is reported, on which
-line, and the look-alikes that must not be."""
+"""ASL605, ASL606, ASL609 and ASL610 in-process, on each kind of loop: what is reported,
+on which line, and the look-alikes that must not be."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import contextlib
-import inspect
+import queue
 import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 
-from asynclint.sanitizer import AsyncSanError, DeadlockError, sanitize
+from asynclint.sanitizer import AsyncSanError, DeadlockError, Frame, sanitize
 from asynclint.sanitizer.checks import waits
-
-try:
-    import uvloop
-except ImportError:  # not on Windows
-    uvloop = None
-
-Main = Callable[[], Coroutine[Any, Any, object]]
-needs_uvloop = pytest.mark.skipif(uvloop is None, reason="uvloop is not installed")
-LOOPS = ["asyncio", pytest.param("uvloop", marks=needs_uvloop)]
-
-
-def run_on(kind: str, main: Main) -> None:
-    if kind == "asyncio":
-        asyncio.run(main())
-        return
-    assert uvloop is not None
-    loop = uvloop.new_event_loop()
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-
-
-def findings(main: Main, kind: str = "asyncio", **options: object) -> list[tuple[str, int]]:
-    """Run `main` under a strict sanitizer: (code, line) of what it found, in order."""
-    try:
-        with sanitize("strict", **options):
-            run_on(kind, main)
-    except AsyncSanError as error:
-        return [(f.code, f.location.lineno if f.location else 0) for f in error.findings]
-    return []
-
-
-def line(function: Callable[..., Any], text: str) -> int:
-    """The line of `function` that contains `text`."""
-    source, first = inspect.getsourcelines(function)
-    return first + next(i for i, code in enumerate(source) if text in code)
+from tests.sanitizer.helpers import LOOPS, findings, line, needs_uvloop
 
 
 async def sleeper() -> None:
@@ -103,6 +65,27 @@ def test_swallowed_cancellation_says_where_and_how() -> None:
         f" suspended at {__file__}:{suspended} in swallow; then returned normally"
     )
     assert details[1].endswith("; then raised ValueError('instead')")
+
+
+async def blocks_in_a_library() -> None:
+    await asyncio.sleep(0)
+    with contextlib.suppress(queue.Empty):
+        queue.Queue().get(timeout=0.5)  # queue.py, then threading.py: blocked there
+
+
+def test_blocked_loop_site_is_the_programs_line_and_names_the_library_frame() -> None:
+    with contextlib.suppress(AsyncSanError), sanitize("report", block_threshold_ms=50) as san:
+        asyncio.run(blocks_in_a_library())
+    (finding,) = san.findings
+    site = line(blocks_in_a_library, "queue.Queue()")
+    assert (finding.code, finding.location) == (
+        "ASL605",
+        Frame(__file__, site, "blocks_in_a_library"),
+    )
+    assert re.fullmatch(
+        r"blocked for \d+ ms \(threshold 50 ms\) in .*threading\.py:\d+ in wait",
+        finding.detail,
+    )
 
 
 async def deliberate_cancellations() -> None:
@@ -161,6 +144,8 @@ def test_cancel_scope_libraries_absorb_their_own_cancellation_on_310() -> None:
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks are 3.12+")
 def test_eager_task_factory_keeps_its_tasks_checked() -> None:
+    captured = asyncio.eager_task_factory  # type: ignore[attr-defined]
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
         loop.set_task_factory(asyncio.eager_task_factory)  # type: ignore[attr-defined]
@@ -168,8 +153,23 @@ def test_eager_task_factory_keeps_its_tasks_checked() -> None:
         task = asyncio.create_task(swallow())
         task.cancel()
         await task
+        # What anyio does: build tasks with the class found in the factory's closure.
+        build = loop.get_task_factory().__closure__[0].cell_contents  # type: ignore[union-attr]
+        task = build(swallow(), loop=loop)
+        await asyncio.sleep(0)  # not eager: let it start
+        task.cancel()
+        await task
+        loop.set_task_factory(captured)  # taken before the sanitizer was on
+        assert loop.get_task_factory() is captured
+        task = asyncio.create_task(swallow())  # through the captured factory
+        task.cancel()
+        await task
 
-    assert findings(main) == [("ASL606", line(main, "task = "))]
+    assert findings(main) == [
+        ("ASL606", line(main, "task = asyncio")),
+        ("ASL606", line(main, "task = build")),
+        ("ASL606", line(main, "through the captured factory")),
+    ]
 
 
 async def lock_then(first: asyncio.Lock, second: asyncio.Lock) -> None:

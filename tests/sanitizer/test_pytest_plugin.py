@@ -16,6 +16,7 @@ from tests.sanitizer.helpers import (
     bug_sites,
     clean_env,
     expected_bugs,
+    needs_uvloop,
     plugin_args,
     site_dir,
 )
@@ -76,7 +77,9 @@ def assert_each_bug_fails(result: pytest.RunResult, source: str) -> None:
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.mark.parametrize("activation", ["option", "ini", "env", "xoption"])
+@pytest.mark.parametrize(
+    "activation", ["option", "ini", "env", "xoption", "asynclint-run", "python-m"]
+)
 def test_each_buggy_test_fails_and_each_look_alike_passes(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, activation: str
 ) -> None:
@@ -87,16 +90,42 @@ def test_each_buggy_test_fails_and_each_look_alike_passes(
         project.makeini(INI + "asyncsan = strict\n")
     elif activation == "env":
         monkeypatch.setenv("ASYNCSAN", "strict")
+    pytest_args = ["-p", "no:cacheprovider", "-ra", *plugin_args(), *args]
+    hooked = (  # pytest in a Python that processes the start-up hook as installed
+        sys.executable,
+        "-c",
+        f"import site, sys; site.addsitedir({str(site_dir(project.path))!r}); import pytest;"
+        f" sys.exit(pytest.main({pytest_args!r}))",
+    )
     if activation == "xoption":
-        pytest_args = ["-p", "no:cacheprovider", "-ra", *plugin_args(), *args]
-        code = (
-            f"import site, sys; site.addsitedir({str(site_dir(project.path))!r}); import pytest;"
-            f" sys.exit(pytest.main({pytest_args!r}))"
+        result = project.run(sys.executable, "-X", "asyncsan", *hooked[1:])
+    elif activation == "asynclint-run":
+        result = project.run(sys.executable, "-m", "asynclint", "run", "--", *hooked)
+    elif activation == "python-m":
+        result = project.run(
+            sys.executable, "-m", "asynclint.sanitizer", "-m", "pytest", *pytest_args
         )
-        result = project.run(sys.executable, "-X", "asyncsan", "-c", code)
     else:
         result = run(project, *args)
     assert_each_bug_fails(result, BUGGY)
+
+
+@needs_uvloop
+def test_each_buggy_test_fails_on_uvloop(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import pytest, uvloop
+
+        @pytest.fixture(scope="session")
+        def event_loop_policy():
+            return uvloop.EventLoopPolicy()
+        """
+    )
+    result = run(project, "--asyncsan", "-vv")
+    assert_each_bug_fails(result, BUGGY)
+    result.stdout.fnmatch_lines(  # uvloop's class is Loop; asyncio's _UnixSelectorEventLoop
+        ["asyncsan ASL609 loop-called-from-wrong-thread: loop.call_soon() of Loop at 0x*"]
+    )
 
 
 def test_auto_mode_without_markers(project: pytest.Pytester) -> None:
@@ -193,6 +222,48 @@ def test_module_loop_leaks_blame_the_test_not_the_fixture(project: pytest.Pytest
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_function_fixture_leaks_fail_the_test_that_used_them(project: pytest.Pytester) -> None:
+    """Checked when the fixture is finalised: on the test's own loop, and on a module
+    loop that outlives the test and would cancel the task silently later."""
+    project.makepyfile(
+        test_buggy="""
+        import asyncio, pytest, pytest_asyncio
+
+        @pytest_asyncio.fixture
+        async def background():
+            asyncio.create_task(asyncio.sleep(3600))  # line 5
+            yield
+
+        @pytest_asyncio.fixture(loop_scope="module")
+        async def background_on_module_loop():
+            asyncio.create_task(asyncio.sleep(3600))  # line 10
+            yield
+
+        @pytest.mark.asyncio
+        async def test_function_loop(background):
+            pass
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_module_loop(background_on_module_loop):
+            pass
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_innocent():
+            pass
+        """
+    )
+    result = run(project, "--asyncsan", "-vv", "test_buggy.py")
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "ERROR test_buggy.py::test_function_loop - Failed: asyncsan ASL603 task-leaked*",
+            "ERROR test_buggy.py::test_module_loop - Failed: asyncsan ASL603 task-leaked*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*test_buggy.py:5 in background"])
+    result.stdout.fnmatch_lines(["*test_buggy.py:10 in background_on_module_loop"])
 
 
 def test_anyio_uvloop_unittest_and_xdist(project: pytest.Pytester) -> None:

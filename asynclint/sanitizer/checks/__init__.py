@@ -30,4 +30,5 @@ def install(san: Sanitizer, patcher: Patcher) -> None:
         for module in (loops, tasks, cancellation, deadlocks, threads, asyncgens, resources):
             module.install(san, patcher)
 
+    patcher.expect("uvloop")  # imports asyncio first: its hooks are set up during that import
     patcher.when_imported("asyncio", on_asyncio)

@@ -128,20 +128,35 @@ def install(san: Sanitizer, patcher: Patcher) -> None:
 
 
 def _redirect_eager_factory(patcher: Patcher) -> None:
-    """``loop.set_task_factory(asyncio.eager_task_factory)`` gets eager tasks of ours."""
+    """``asyncio.eager_task_factory`` makes eager tasks of ours.
+
+    The module attribute itself is replaced, because libraries look inside the factory
+    for the task class it builds (anyio constructs its tasks from the closure); a
+    reference taken before activation is swapped when it is set on a loop, and
+    ``get_task_factory`` still returns whichever of the two the program set.
+    """
     ours = asyncio.create_eager_task_factory(Task)  # type: ignore[attr-defined]
     theirs = asyncio.eager_task_factory  # type: ignore[attr-defined]
+    swapped: weakref.WeakSet[Any] = weakref.WeakSet()
+    """Loops given the original factory, running ours."""
+    for module in (asyncio, asyncio.tasks):
+        patcher.replace(module, "eager_task_factory", lambda _: ours)
 
     def wrap_set(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         def set_task_factory(self: Any, factory: Any) -> None:
-            original(self, ours if factory is theirs else factory)
+            if factory is theirs:
+                swapped.add(self)
+                factory = ours
+            else:
+                swapped.discard(self)
+            original(self, factory)
 
         return set_task_factory
 
     def wrap_get(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def get_task_factory(self: Any) -> Any:
             factory = original(self)
-            return theirs if factory is ours else factory
+            return theirs if factory is ours and self in swapped else factory
 
         return get_task_factory
 

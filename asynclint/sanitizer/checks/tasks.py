@@ -7,7 +7,8 @@ ASL603 needs the moment just before a runner cancels what is left. ``asyncio.run
 ``asyncio.Runner``, the ``backports.asyncio.runner`` used by pytest-asyncio on 3.10, anyio's
 runner and ``IsolatedAsyncioTestCase`` on 3.10 each carry their own cancel-everything
 function, but every one of them starts with ``all_tasks(loop)``; so ``all_tasks`` is
-wrapped and checks for leaks when called from one of those functions.
+wrapped and checks for leaks when called from one of those functions (unless the runner is
+closing because of ``KeyboardInterrupt`` or ``SystemExit``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from asynclint.sanitizer.patches import Patcher
 
 Task = asyncio.Task[Any]
 _RUNNER_CLEANUPS = frozenset({"_cancel_all_tasks", "_tearDownAsyncioLoop"})
+_INTERRUPTS = (KeyboardInterrupt, SystemExit)
+"""A runner closing because of one of these (Ctrl-C, an exit) cancels what is left by
+design: that is the way out, not a leak."""
 reported: weakref.WeakSet[Task] = weakref.WeakSet()
 """Tasks already reported (leaked by a test, or deadlocked) that must not be reported as
 leaks again."""
@@ -96,7 +100,11 @@ def _wrap_handler(san: Sanitizer) -> Callable[[Any], Any]:
 def _wrap_all_tasks(san: Sanitizer) -> Callable[[Any], Any]:
     def wrap(original: Callable[..., set[Task]]) -> Callable[..., set[Task]]:
         def all_tasks(loop: asyncio.AbstractEventLoop | None = None) -> set[Task]:
-            if loop is not None and sys._getframe(1).f_code.co_name in _RUNNER_CLEANUPS:
+            if (
+                loop is not None
+                and sys._getframe(1).f_code.co_name in _RUNNER_CLEANUPS
+                and not isinstance(sys.exc_info()[1], _INTERRUPTS)
+            ):
                 report_runner_leaks(san, loop)
             return original(loop)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from asynclint.sanitizer import frames
 from asynclint.sanitizer.core import Sanitizer
-from asynclint.sanitizer.findings import Finding
+from asynclint.sanitizer.findings import Finding, Frame
 
 periodic: tuple[Callable[[AbstractEventLoop], None], ...] = ()
 """Run in a watched loop's own thread at each answer (set through the patcher)."""
@@ -116,16 +116,21 @@ class _Watchdog(threading.Thread):
             check(loop)
 
     def _blocked(self, sample: list[frames.RawFrame], elapsed: float) -> None:
-        site = frames.user_frames(sample)
+        """The site is the program's own code; the frame it was blocked in, when that is
+        library code, is named in the detail."""
+        site = frames.code_frames(sample) or frames.user_frames(sample)
+        detail = f"blocked for {elapsed * 1000:.0f} ms (threshold {self.threshold * 1000:.0f} ms)"
+        inner = Frame(*sample[0]) if sample else None
+        if inner is not None and (not site or site[0] != inner):
+            detail += f" in {inner}"
         self.san.emit(
             Finding(
                 "ASL605",
                 f"event loop in thread {threading.current_thread().name!r}",
                 site,
-                detail=f"blocked for {elapsed * 1000:.0f} ms"
-                f" (threshold {self.threshold * 1000:.0f} ms)",
+                detail=detail,
                 site_label="blocked at",
-                tags=tuple(frame.function for frame in site),
+                tags=tuple(frame.function for frame in site) + ((inner.function,) if inner else ()),
             )
         )
 
