@@ -135,8 +135,10 @@ def _statements(new: cst.CSTNode | str, module: cst.Module, indent: str) -> str:
         body = [new]
     else:
         raise TypeError(f"a statement cannot be replaced by a {type(new).__name__}")
-    code = module.code_for_node(cst.IndentedBlock(body, indent=indent))
     newline = module.default_newline
+    if not indent:  # top level: an IndentedBlock cannot have an empty indent
+        return module.with_changes(body=body, header=(), footer=()).code.removesuffix(newline)
+    code = module.code_for_node(cst.IndentedBlock(body, indent=indent))
     return code.removeprefix(newline).removeprefix(indent).removesuffix(newline)
 
 

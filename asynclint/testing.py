@@ -7,12 +7,13 @@ a list of problems (empty when the rule behaves), so test failures say exactly w
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import inspect
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import libcst as cst
@@ -55,19 +56,25 @@ def run(rule: type[Rule], files: Mapping[str, str], options: Mapping[str, object
     temporary directory first because module names come from the package layout on disk.
     """
     found = []
+    with _project(files) as paths:
+        for path, text in files.items():
+            for diagnostic in check_source(text, paths[path], {rule.code}, {rule.code: options}):
+                found.append(Mark(path, diagnostic.line, diagnostic.code, diagnostic.column))
+    return sorted(found)
+
+
+@contextlib.contextmanager
+def _project(files: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """`files` written to a temporary directory and indexed as the active project; yields
+    where each was written."""
     with tempfile.TemporaryDirectory() as root:
         paths = {path: _write(root, path, text) for path, text in files.items()}
         previous = index.active()
         index.set_active(index.build(paths.values()))
         try:
-            for path, text in files.items():
-                for diagnostic in check_source(
-                    text, paths[path], {rule.code}, {rule.code: options}
-                ):
-                    found.append(Mark(path, diagnostic.line, diagnostic.code, diagnostic.column))
+            yield paths
         finally:
             index.set_active(previous)
-    return sorted(found)
 
 
 def _write(root: str, path: str, text: str) -> str:
@@ -136,14 +143,20 @@ def apply_fixes(
 ) -> tuple[str, list[str]]:
     """`text` after the rule's safe and unsafe fixes, applied to a fixpoint as ``--fix
     --unsafe-fixes`` does, and the problems met on the way (fixes left out, errors)."""
-    job = FileJob(
-        path, frozenset({rule.code}), {rule.code: options}, text.encode(), fix=FixRequest(True)
-    )
-    result = check_file(job)
+    with _project({path: text}) as paths:
+        job = FileJob(
+            paths[path],
+            frozenset({rule.code}),
+            {rule.code: options},
+            text.encode(),
+            fix=FixRequest(True),
+        )
+        result = check_file(job)
+        written = paths[path]
     problems = [result.error] if result.error else []
     if result.fix is None:
         return text, problems
-    problems += result.fix.dropped
+    problems += [dropped.replace(written, path) for dropped in result.fix.dropped]
     output = result.fix.output
     return (text if output is None else output.decode()), problems
 

@@ -224,6 +224,12 @@ def test_inserted_statements_are_indented_but_their_strings_are_not() -> None:
     assert result.fix is not None and result.fix.fixed == 1
 
 
+def test_statements_are_inserted_at_the_top_level_too() -> None:
+    fixed, result = fix_text("# head\nwhile spin:  # c\n    pass\nx = 1\n", "ASL996")
+    assert fixed == '# head\nwhile running:  # c\n    pass\nif done:\n    log("""a\nb""")\nx = 1\n'
+    assert result.fix is not None and result.fix.fixed == 1
+
+
 def test_replace_keeps_parentheses_and_comments() -> None:
     fixed, _ = fix_text("x = (  # keep\n    loop.get_event_loop  # too\n)()\n", "ASL992")
     assert fixed == "x = (  # keep\n    loop.get_running_loop  # too\n)()\n"
