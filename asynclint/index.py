@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from asynclint import lockorder
 from asynclint.knowledge.asyncio_api import (
     ENSURE_FUTURE,
     LOOP,
@@ -67,6 +68,8 @@ class ModuleFacts:
     classes: dict[str, ClassFact] = field(default_factory=dict)
     imports: dict[str, str] = field(default_factory=dict)
     """Local name → absolute dotted target (``Store`` → ``pkg.store.Store``)."""
+    lock_pairs: list[lockorder.LockPair] = field(default_factory=list)
+    """Locks acquired while another is held (ASL404), from :func:`lockorder.lock_pairs`."""
 
 
 def module_name(path: str) -> str:
@@ -127,6 +130,7 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     for cls in facts.classes.values():
         cls.bases = tuple(_qualify(base, facts) for base in cls.bases)
         cls.attributes = {k: _qualify(v, facts) for k, v in cls.attributes.items()}
+    facts.lock_pairs = lockorder.lock_pairs(tree, name, facts.imports)
     for owner, function, callee in spawners:
         table = facts.functions if owner is None else facts.classes[owner].methods
         if _is_task_factory(_qualify(callee, facts)):
