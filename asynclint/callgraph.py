@@ -51,12 +51,12 @@ def _definition(tree: ast.Module, rest: str) -> tuple[ast.FunctionDef, str | Non
     owner, _, name = rest.rpartition(".")
     body: list[ast.stmt] = tree.body
     if owner:
-        classes = [n for n in index._top_level(tree.body) if isinstance(n, ast.ClassDef)]
+        classes = [n for n in index.top_level(tree.body) if isinstance(n, ast.ClassDef)]
         found = [n for n in classes if n.name == owner]
         if len(found) != 1:
             return None
         body = found[0].body
-    defs = [n for n in index._top_level(body) if getattr(n, "name", None) == name]
+    defs = [n for n in index.top_level(body) if getattr(n, "name", None) == name]
     if len(defs) != 1 or not isinstance(defs[0], ast.FunctionDef):
         return None
     return defs[0], owner or None
@@ -131,7 +131,7 @@ class CallGraph:
         receiver: str | None,
         function: ast.FunctionDef,
     ) -> str | None:
-        written = index._dotted(call.func)
+        written = index.dotted(call.func)
         if written is None:
             return None
         head, _, rest = written.partition(".")
@@ -141,7 +141,7 @@ class CallGraph:
             return None
         if "." not in written and written in _BUILTINS and not _bound(module, written):
             return f"builtins.{written}"
-        return index._qualify(written, module)
+        return index.qualify(written, module)
 
 
 def _method_fact(module: index.ModuleFacts, rest: str) -> index.FunctionFact | None:
@@ -154,7 +154,7 @@ def _receiver(function: ast.FunctionDef) -> str | None:
     """``self`` of a plain method; None for static and class methods."""
     params = [*function.args.posonlyargs, *function.args.args]
     plain = not any(
-        index._dotted(d) in ("staticmethod", "classmethod") for d in function.decorator_list
+        index.dotted(d) in ("staticmethod", "classmethod") for d in function.decorator_list
     )
     return params[0].arg if params and plain else None
 

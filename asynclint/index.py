@@ -109,7 +109,7 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     is_package = os.path.basename(path) == "__init__.py"
     spawners: list[tuple[str | None, str, str]] = []
     """(class or None, function, callee as written) for functions returning a call."""
-    for node in _top_level(tree.body):
+    for node in top_level(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             facts.functions[node.name], spawner = _function_fact(node, _own_statements(node.body))
             spawners += [(None, node.name, spawner)] if spawner else []
@@ -128,12 +128,12 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     for table in (facts.functions, *(cls.methods for cls in facts.classes.values())):
         table.update((k, _qualified_decorators(v, facts)) for k, v in table.items())
     for cls in facts.classes.values():
-        cls.bases = tuple(_qualify(base, facts) for base in cls.bases)
-        cls.attributes = {k: _qualify(v, facts) for k, v in cls.attributes.items()}
+        cls.bases = tuple(qualify(base, facts) for base in cls.bases)
+        cls.attributes = {k: qualify(v, facts) for k, v in cls.attributes.items()}
     facts.lock_pairs = lockorder.lock_pairs(tree, name, facts.imports)
     for owner, function, callee in spawners:
         table = facts.functions if owner is None else facts.classes[owner].methods
-        if _is_task_factory(_qualify(callee, facts)):
+        if _is_task_factory(qualify(callee, facts)):
             table[function] = dataclasses.replace(table[function], returns_task=True)
     return facts
 
@@ -163,9 +163,9 @@ def _returned_spawner(statements: list[ast.AST]) -> str | None:
 def _callee(func: ast.expr) -> str | None:
     """``asyncio.create_task`` or ``asyncio.get_running_loop().create_task`` as written."""
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and not func.value.args:
-        inner = _dotted(func.value.func)
+        inner = dotted(func.value.func)
         return None if inner is None else f"{inner}().{func.attr}"
-    return _dotted(func)
+    return dotted(func)
 
 
 def _own_statements(body: list[ast.stmt]) -> list[ast.AST]:
@@ -198,40 +198,40 @@ def _is_generator(statements: list[ast.AST]) -> bool:
     )
 
 
-def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Module statements, looking inside ``if``/``try`` (``TYPE_CHECKING``, fallbacks)."""
     for node in body:
         if isinstance(node, ast.If):
-            yield from _top_level(node.body)
-            yield from _top_level(node.orelse)
+            yield from top_level(node.body)
+            yield from top_level(node.orelse)
         elif isinstance(node, ast.Try):
-            yield from _top_level(node.body)
+            yield from top_level(node.body)
             for handler in node.handlers:
-                yield from _top_level(handler.body)
+                yield from top_level(handler.body)
         else:
             yield node
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted(node: ast.expr) -> str | None:
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
+        base = dotted(node.value)
         return None if base is None else f"{base}.{node.attr}"
     if isinstance(node, ast.Subscript):  # Generic[T], Optional[X]: the origin for bases
-        return _dotted(node.value)
+        return dotted(node.value)
     return None
 
 
-def _qualify(dotted: str, facts: ModuleFacts) -> str:
+def qualify(written: str, facts: ModuleFacts) -> str:
     """A name as written in the module → absolute, through the module's own bindings."""
-    head, _, rest = dotted.partition(".")
+    head, _, rest = written.partition(".")
     if head in facts.imports:
         target = facts.imports[head]
     elif head in facts.classes or head in facts.functions:
         target = f"{facts.name}.{head}"
     else:
-        return dotted
+        return written
     return f"{target}.{rest}" if rest else target
 
 
@@ -242,7 +242,7 @@ def _function_fact(
     once the module's imports are known), and the task factory every return calls, if any.
     `statements` are the function's own (:func:`_own_statements`)."""
     decorators = tuple(
-        _dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
+        dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
         for decorator in node.decorator_list
     )
     is_async = isinstance(node, ast.AsyncFunctionDef) and not _is_generator(statements)
@@ -252,7 +252,7 @@ def _function_fact(
 def _qualified_decorators(fact: FunctionFact, facts: ModuleFacts) -> FunctionFact:
     qualified = []
     for written in fact.decorators:
-        name = _qualify(written, facts)
+        name = qualify(written, facts)
         name = f"builtins.{name}" if name in _BUILTIN_DECORATORS else name
         if name not in TRANSPARENT_DECORATORS:
             qualified.append(name)
@@ -261,7 +261,7 @@ def _qualified_decorators(fact: FunctionFact, facts: ModuleFacts) -> FunctionFac
 
 def _class_fact(node: ast.ClassDef) -> tuple[ClassFact, dict[str, str]]:
     """The fact and, by method, the task factory every return of the method calls."""
-    fact = ClassFact(bases=tuple(b for b in map(_dotted, node.bases) if b))
+    fact = ClassFact(bases=tuple(b for b in map(dotted, node.bases) if b))
     spawners: dict[str, str] = {}
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -286,12 +286,12 @@ def _annotation_class(annotation: ast.expr) -> str | None:
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         sides = [s for s in (annotation.left, annotation.right) if not _is_none(s)]
         return _annotation_class(sides[0]) if len(sides) == 1 else None
-    if isinstance(annotation, ast.Subscript) and (_dotted(annotation.value) or "").endswith(
+    if isinstance(annotation, ast.Subscript) and (dotted(annotation.value) or "").endswith(
         "Optional"
     ):
         return _annotation_class(annotation.slice)
     if isinstance(annotation, (ast.Name, ast.Attribute)):
-        return _dotted(annotation)
+        return dotted(annotation)
     return None
 
 
@@ -315,7 +315,7 @@ def _self_attributes(
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
             if isinstance(node.value, ast.Call):
-                value = _dotted(node.value.func)
+                value = dotted(node.value.func)
         elif isinstance(node, ast.AnnAssign):
             target, value = node.target, _annotation_class(node.annotation)
         if not (

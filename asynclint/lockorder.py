@@ -157,7 +157,7 @@ class _Module:
     def __init__(self, tree: ast.Module, module: str, imports: Mapping[str, str]) -> None:
         self.module = module
         self.imports = imports
-        self.top = list(index._top_level(tree.body))
+        self.top = list(index.top_level(tree.body))
         self.classes = {n.name: n for n in self.top if isinstance(n, ast.ClassDef)}
         self.functions = {n.name: n for n in self.top if isinstance(n, Function)}
         self.scopes: dict[str, _Scope] = {}
@@ -257,7 +257,7 @@ class _Module:
         if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Await)):
             return None
         call = statement.value.value
-        if isinstance(call, ast.Call) and self._qualify(call.func) in _WAIT_FOR and call.args:
+        if isinstance(call, ast.Call) and self.qualify(call.func) in _WAIT_FOR and call.args:
             call = call.args[0]
         receiver = _method_receiver(call, "acquire")
         ref = None if receiver is None else self._lock(receiver, scope)
@@ -303,7 +303,7 @@ class _Module:
                 is_async = isinstance(statement, ast.AsyncFunctionDef)
                 return f"{cls}.{name}" if is_async else None
         for base in node.bases:
-            local = self._local_class(self._qualify(base))
+            local = self._local_class(self.qualify(base))
             if local is not None:
                 found = self._method(local, name, depth + 1)
                 if found is not None:
@@ -381,7 +381,7 @@ class _Module:
         if depth > _MAX_BASES:
             return None
         for base in node.bases:
-            local = self._local_class(self._qualify(base))
+            local = self._local_class(self.qualify(base))
             found = None if local is None else self._declared(local, attribute, depth + 1)
             if found is not None:
                 return found
@@ -390,7 +390,7 @@ class _Module:
     def _has_foreign_base(self, cls: str, depth: int) -> bool:
         """A base outside this module that could declare attributes."""
         for base in self.classes[cls].bases:
-            qualified = self._qualify(base)
+            qualified = self.qualify(base)
             local = self._local_class(qualified)
             if local is None and qualified is not None:
                 return True
@@ -460,7 +460,7 @@ class _Module:
         if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
             value = value.values[-1]  # `lock or asyncio.Lock()`
         if isinstance(value, ast.Call):
-            return self._qualify(value.func)
+            return self.qualify(value.func)
         return None
 
     def _annotation(self, annotation: ast.expr | None) -> str | None:
@@ -475,16 +475,16 @@ class _Module:
             sides = [s for s in (annotation.left, annotation.right) if not _is_none(s)]
             return self._annotation(sides[0]) if len(sides) == 1 else None
         if isinstance(annotation, ast.Subscript):
-            origin = self._qualify(annotation.value) or ""
+            origin = self.qualify(annotation.value) or ""
             if origin in ("typing.Optional", "typing_extensions.Optional"):
                 return self._annotation(annotation.slice)
             return None
-        return self._qualify(annotation)
+        return self.qualify(annotation)
 
-    def _qualify(self, expr: ast.expr) -> str | None:
+    def qualify(self, expr: ast.expr) -> str | None:
         """A name as written → absolute, through this module's imports and definitions;
         None when the first name is not bound at module level."""
-        dotted = index._dotted(expr)
+        dotted = index.dotted(expr)
         if dotted is None:
             return None
         head, _, rest = dotted.partition(".")
@@ -625,7 +625,7 @@ def _first_param(function: Function) -> str | None:
 
 
 def _is_static(function: Function) -> bool:
-    return any(index._dotted(d) == "staticmethod" for d in function.decorator_list)
+    return any(index.dotted(d) == "staticmethod" for d in function.decorator_list)
 
 
 def _is_none(node: ast.expr) -> bool:
