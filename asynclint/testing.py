@@ -57,7 +57,7 @@ def run(rule: type[Rule], files: Mapping[str, str], options: Mapping[str, object
     """
     found = []
     with _project(files) as paths:
-        for path, text in files.items():
+        for path, text in filter(lambda item: _is_python(item[0]), files.items()):
             for diagnostic in check_source(text, paths[path], {rule.code}, {rule.code: options}):
                 found.append(Mark(path, diagnostic.line, diagnostic.code, diagnostic.column))
     return sorted(found)
@@ -208,6 +208,11 @@ class _StripAsync(cst.CSTTransformer):
         return updated.expression.with_changes(lpar=updated.lpar, rpar=updated.rpar)
 
 
+def _is_python(path: str) -> bool:
+    """Examples may hold configuration files (``pyproject.toml``, ``setup.cfg``) too."""
+    return path.endswith((".py", ".pyi"))
+
+
 def strip_async(text: str) -> str:
     """The same code with every ``async`` and ``await`` removed."""
     return cst.parse_module(text).visit(_StripAsync()).code
@@ -215,7 +220,10 @@ def strip_async(text: str) -> str:
 
 def check_sync_variant(rule: type[Rule], example: Example) -> list[str]:
     """An async-only rule says nothing once the example has no async code left."""
-    files = {path: strip_async(text) for path, text in example.files().items()}
+    files = {
+        path: strip_async(text) if _is_python(path) else text
+        for path, text in example.files().items()
+    }
     found = run(rule, files, example.options)
     return [f"reported {m.code} at {m.path}:{m.line} with async stripped" for m in found]
 
