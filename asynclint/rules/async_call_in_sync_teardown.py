@@ -75,7 +75,9 @@ class AsyncCallInSyncTeardown(Rule):
     Driving the coroutine to completion from a plain `close()` or a test's `tearDown`
     (`asyncio.run(self.aclose())`, `loop.run_until_complete(...)`,
     `asyncio.run_coroutine_threadsafe(...)`) is a deliberate bridge and left alone.
-    Where this rule reports a call, ASL101 and ASL102 do not report it again.
+    Where this rule reports a call, ASL101 and ASL102 do not report it again; in the sync
+    `tearDown` and `teardown_method` of test classes, ASL504 (which can rewrite them)
+    reports instead of this rule when it is enabled.
 
     ## Why is this bad?
     Teardown is the last chance to release a connection, flush a buffer or stop a server.
