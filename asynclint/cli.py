@@ -11,11 +11,13 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from asynclint import __version__, index, parallel, project
+from asynclint import __version__, cache, index, parallel, project
+from asynclint.cache import CacheError
 from asynclint.config import ConfigError, ConfigResolver, Selection, enabled_codes, ignored_for
 from asynclint.diagnostic import RunResult
 from asynclint.discovery import STDIN, discover
@@ -72,6 +74,8 @@ def cli() -> None:
 @click.option("--fix-only", is_flag=True, help="Apply fixes; do not report what remains.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--python", help="Resolve installed packages in this interpreter's environment.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="The cache's folder.")
 @click.version_option(__version__, "--version", prog_name="asynclint")
 def check(
     paths: tuple[str, ...],
@@ -93,6 +97,8 @@ def check(
     fix_only: bool,
     diff: bool,
     python: str | None,
+    no_cache: bool,
+    cache_dir: str | None,
 ) -> None:
     """Check PATHS (default: the current directory); `-` reads standard input."""
     request = FixRequest(unsafe_fixes, diff) if fix or fix_only or diff else None
@@ -126,8 +132,18 @@ def check(
     workers = jobs or os.cpu_count() or 1
     on_disk = [job.path for job in file_jobs if job.data is None]
     configs = [source.config for source in found.files]
-    index.set_active(project.build_index(on_disk, configs, python, workers))
-    results = parallel.run(file_jobs, workers)
+    store = None if no_cache else _store(resolver, cache_dir)
+    session = None if store is None else cache.start(store)
+    try:
+        index.set_active(project.build_index(on_disk, configs, python, workers))
+        if session is not None:
+            keys = session.keys(index.active())
+            file_jobs = [replace(job, cache_key=keys.get(job.path, "")) for job in file_jobs]
+        results = parallel.run(file_jobs, workers)
+        if session is not None:
+            session.finish()
+    finally:
+        cache.stop()
     fixed = _fixed_count(results)
     if request is not None and not diff:
         _write_stdin_sources(file_jobs, results)
@@ -150,6 +166,19 @@ def check(
     if internal or found.errors or any(r.error for r in results):
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if result.diagnostics and not exit_zero else EXIT_CLEAN)
+
+
+def _store(resolver: ConfigResolver, option: str | None) -> cache.Store | None:
+    """The cache of the working directory's configuration; None (with a warning) when its
+    folder cannot be used."""
+    config = resolver.for_directory(os.curdir)
+    store = cache.Store(cache.location(option, config.cache_dir, config.root))
+    try:
+        store.prepare()
+    except CacheError as error:
+        click.echo(f"asynclint: warning: {error}; running without the cache", err=True)
+        return None
+    return store
 
 
 def _collect(results: Sequence[FileResult], errors: list[str]) -> RunResult:
@@ -233,6 +262,20 @@ def _write(text: str, output_file: str | None, err: bool = False) -> None:
     Path(output_file).write_text(text, encoding="utf-8")
 
 
+@cli.command("clean")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="The cache's folder.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Config file.")
+def clean_command(cache_dir: str | None, config_file: str | None) -> None:
+    """Remove the cache `check` uses when run from here."""
+    config = ConfigResolver(config_file).for_directory(os.curdir)
+    directory = cache.location(cache_dir, config.cache_dir, config.root)
+    shown = os.path.relpath(directory) if directory.is_relative_to(os.getcwd()) else directory
+    if cache.clean(directory):
+        click.echo(f"Removed {shown}")
+    else:
+        click.echo(f"No cache at {shown}")
+
+
 @cli.command("rules")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 @click.option(
@@ -308,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
-    except (ConfigError, UnknownSelector, InterpreterError, OSError) as error:
+    except (ConfigError, UnknownSelector, InterpreterError, CacheError, OSError) as error:
         click.echo(f"asynclint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as error:  # internal error: one line unless --verbose

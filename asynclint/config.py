@@ -96,6 +96,8 @@ class Config:
     extra_coroutine_functions: tuple[str, ...] = ()
     transparent_decorators: tuple[str, ...] = ()
     sync_decorators: tuple[str, ...] = ()
+    cache_dir: str | None = None
+    """Where ``check`` keeps its cache, relative to :attr:`root` (``cache-dir``)."""
 
     def __hash__(self) -> int:
         """Hash by origin so configurations can key dicts (the mappings are not hashable)."""
@@ -474,5 +476,6 @@ _KEYS: dict[str, tuple[str, Callable[[_Parser, _Table, str, object], object]]] =
     "extra-coroutine-functions": ("extra_coroutine_functions", _Parser.strings),
     "transparent-decorators": ("transparent_decorators", _Parser.strings),
     "sync-decorators": ("sync_decorators", _Parser.strings),
+    "cache-dir": ("cache_dir", _Parser.string),
 }
 """Each ``[tool.asynclint]`` key: the :class:`Config` attribute it sets and its parser."""

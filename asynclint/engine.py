@@ -16,12 +16,13 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from asynclint import fixer, suppress
+from asynclint import fixer, prefilter, suppress
 from asynclint import source as sources
 from asynclint.context import Context
 from asynclint.diagnostic import Diagnostic
 from asynclint.registry import all_rules
 from asynclint.rule import Report, Rule
+from asynclint.walk import Walker
 
 SYNTAX_ERROR = "ASL900"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -39,6 +40,11 @@ class FileJob:
     verbose: bool = False
     fix: fixer.FixRequest | None = None
     """Apply fixes; the result then lists the findings that remain."""
+    prefilter: bool = True
+    """Skip the rules (and the LibCST parse) that cannot fire here (:mod:`asynclint.prefilter`)."""
+    cache_key: str = ""
+    """What the findings depend on beyond this file (:mod:`asynclint.cache`); empty: the
+    findings are not cached."""
 
 
 @dataclass
@@ -59,29 +65,16 @@ def source_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
-class _Dispatcher(cst.CSTVisitor):
-    """The single pass: context first on the way in, last on the way out."""
-
-    def __init__(self, context: Context, rules: Sequence[Rule]) -> None:
-        super().__init__()
-        self.context = context
-        self.visits: dict[type[cst.CSTNode], list[Callable[[Any], None]]] = {}
-        self.leaves: dict[type[cst.CSTNode], list[Callable[[Any], None]]] = {}
-        for rule in rules:
-            for attribute, node_type in _handlers(type(rule)):
-                table = self.visits if attribute.startswith("visit_") else self.leaves
-                table.setdefault(node_type, []).append(getattr(rule, attribute))
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.context.enter(node)
-        for handler in self.visits.get(type(node), ()):
-            handler(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        for handler in self.leaves.get(type(original_node), ()):
-            handler(original_node)
-        self.context.leave(original_node)
+def _visit(module: cst.Module, context: Context, rules: Sequence[Rule]) -> None:
+    """The single pass: context first on the way in, last on the way out. It reads the tree
+    (:mod:`asynclint.walk`) instead of letting LibCST rebuild every node it passes."""
+    visits: dict[type[cst.CSTNode], list[Callable[[Any], None]]] = {}
+    leaves: dict[type[cst.CSTNode], list[Callable[[Any], None]]] = {}
+    for rule in rules:
+        for attribute, node_type in _handlers(type(rule)):
+            table = visits if attribute.startswith("visit_") else leaves
+            table.setdefault(node_type, []).append(getattr(rule, attribute))
+    Walker(context.enter, context.leave, visits, leaves).walk(module)
 
 
 _HANDLERS: dict[type[Rule], list[tuple[str, type[cst.CSTNode]]]] = {}
@@ -118,7 +111,7 @@ def analyse(
     context = Context(path, module)
     reports: list[Report] = []
     instances = [rule(context, options.get(rule.code, {}), reports) for rule in rules]
-    module.visit(_Dispatcher(context, instances))
+    _visit(module, context, instances)
     if not reports:
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
@@ -176,11 +169,13 @@ def check_source(
     path: str = "<string>",
     codes: Iterable[str] | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    prefilter: bool = True,
 ) -> list[Diagnostic]:
     """Check one file's contents in this process (the public API and the test harness)."""
     selected = frozenset(codes) if codes is not None else frozenset(r.code for r in all_rules())
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    result = check_file(FileJob(path, selected, options or {}, raw))
+    result = check_file(FileJob(path, selected, options or {}, raw, prefilter=prefilter))
     if result.error is not None:
         raise RuntimeError(result.error)
     return result.diagnostics
@@ -207,10 +202,15 @@ def _check_file(job: FileJob) -> FileResult:
     text = loaded.text
     if suppress.skips_file(text):
         return FileResult(job.path, [])
+    rules = selected_rules(job.codes - {SYNTAX_ERROR})
+    if job.prefilter and job.fix is None:
+        active = [rule for rule in rules if _handlers(rule)]
+        rules = prefilter.applicable(active, text, job.path, job.options)
+        if not rules and (SYNTAX_ERROR not in job.codes or prefilter.admitted(text)):
+            return FileResult(job.path, [])
     module = sources.parse(loaded)
     if isinstance(module, sources.SourceError):
         return _failed(job, module, text)
-    rules = selected_rules(job.codes - {SYNTAX_ERROR})
     try:
         # Trees the parse guard admits can be thousands of levels deep: visit them on a
         # thread with a large stack, like the parse itself.

@@ -4,6 +4,10 @@ A native parser can take its process down (LibCST's segfaults on pathological ne
 Each worker notes which file it is on in a small file named after its pid; when the pool
 breaks, the files that were in flight are re-checked one by one in fresh processes, so
 the culprit is reported as ``ASL900`` and every other file is still checked.
+
+Files go to the workers in chunks (one round trip per chunk, not per file) and come back as
+findings, never syntax trees. With a cache (:mod:`asynclint.cache`) the workers read and
+write its entries themselves and tell the parent which modules the index read lazily.
 """
 
 from __future__ import annotations
@@ -17,28 +21,73 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 
-from asynclint import index
+from asynclint import cache, index
+from asynclint import source as sources
 from asynclint.diagnostic import Diagnostic
 from asynclint.engine import SYNTAX_ERROR, FileJob, FileResult, check_file
 
+_CHUNK = 16
+"""Files per round trip at most; fewer when there are few files per worker."""
+
 _progress_dir: str | None = None
+_store: cache.Store | None = None
+_checked: frozenset[str] = frozenset()
+"""The modules of the checked files: any other module in the index was read lazily."""
+_reported = 0
+_states: dict[str, str] = {}
 
 
-def _init_worker(progress_dir: str | None, project: index.ProjectIndex | None) -> None:
-    global _progress_dir
-    _progress_dir = progress_dir
+def _init_worker(
+    progress_dir: str | None,
+    project: index.ProjectIndex | None,
+    store: cache.Store | None,
+    checked: frozenset[str],
+) -> None:
+    global _progress_dir, _store, _checked
+    _progress_dir, _store, _checked = progress_dir, store, checked
     if project is not None:
         index.set_active(project)
     # The parent handles Ctrl-C; workers die with the pool instead of printing tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _check_in_worker(position: int, job: FileJob) -> FileResult:
+def _check(job: FileJob) -> FileResult:
+    return check_file(job) if _store is None else cache.check(job, _store)
+
+
+def _check_chunk(
+    positions: Sequence[int], jobs: Sequence[FileJob]
+) -> tuple[list[FileResult], dict[str, str]]:
+    """Check a chunk on one deep-stack thread (:func:`asynclint.source.run_deep`): a fresh
+    thread per file, whose large stack the parser faults in anew, costs a quarter of a
+    parse."""
+    return sources.run_deep(_check_all, positions, jobs), _lazily_read()
+
+
+def _check_all(positions: Sequence[int], jobs: Sequence[FileJob]) -> list[FileResult]:
     assert _progress_dir is not None
-    Path(_progress_dir, str(os.getpid())).write_text(str(position))
-    return check_file(job)
+    results = []
+    for position, job in zip(positions, jobs, strict=True):
+        Path(_progress_dir, str(os.getpid())).write_text(str(position))
+        results.append(_check(job))
+    return results
+
+
+def _lazily_read() -> dict[str, str]:
+    """Files of the modules the index read lazily in this process (path → state), for the
+    cache; the state is taken when first reported, close to when the file was read."""
+    global _reported
+    modules = index.active().modules
+    if _store is None or len(modules) == _reported:
+        return {}
+    _reported = len(modules)
+    paths = {facts.path for name, facts in modules.items() if name not in _checked}
+    fresh = {path: cache.state(path) for path in paths - _states.keys()}
+    _states.update(fresh)
+    return fresh
 
 
 def _shipped_index() -> index.ProjectIndex | None:
@@ -46,14 +95,38 @@ def _shipped_index() -> index.ProjectIndex | None:
     return None if _context().get_start_method() == "fork" else index.active()
 
 
+_Setup = tuple[str | None, index.ProjectIndex | None, cache.Store | None, frozenset[str]]
+
+
+def _worker_setup(progress_dir: str | None) -> _Setup:
+    """What :func:`_init_worker` receives."""
+    session = cache.current()
+    store = None if session is None else session.store
+    checked = frozenset() if session is None else session.checked_modules()
+    return (progress_dir, _shipped_index(), store, checked)
+
+
 def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
-    """The project index of `paths`, one ``ast`` parse per file spread over the workers
-    (:func:`asynclint.project.build_index` adds what lies beyond them)."""
+    """The project index of `paths`, one ``ast`` parse per file spread over the workers;
+    with a current cache session, unchanged files' facts come from the cache."""
+    search_path = index.installed_search_path()
+    session = cache.current()
+    if session is None:
+        if workers <= 1 or len(paths) < 2 * workers:
+            return index.build(paths, search_path)
+        with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+            chunk = max(1, len(paths) // (workers * 8))
+            facts = pool.map(index.facts_for, paths, chunksize=chunk)
+            return index.ProjectIndex((fact for fact in facts if fact is not None), search_path)
+    work = partial(cache.index_module, store=session.store)
     if workers <= 1 or len(paths) < 2 * workers:
-        return index.build(paths)
-    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-        facts = pool.map(index.facts_for, paths, chunksize=max(1, len(paths) // (workers * 8)))
-        return index.ProjectIndex(fact for fact in facts if fact is not None)
+        entries = list(map(work, paths))
+    else:
+        with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+            entries = list(pool.map(work, paths, chunksize=max(1, len(paths) // (workers * 8))))
+    session.indexed = dict(zip(paths, entries, strict=True))
+    modules = (entry.facts for entry in entries if entry.facts is not None)
+    return index.ProjectIndex(modules, search_path)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -64,9 +137,16 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def run(jobs: Sequence[FileJob], workers: int) -> list[FileResult]:
-    """Check every job; results in the order of `jobs`."""
+    """Check every job; results in the order of `jobs`. With a cache session, the stored
+    findings of unchanged files are taken here and only the others go to workers."""
+    session = cache.current()
     results: dict[int, FileResult] = {}
-    pending = list(range(len(jobs)))
+    if session is not None:
+        for position, job in enumerate(jobs):
+            reused = session.reuse(job)
+            if reused is not None:
+                results[position] = reused
+    pending = [position for position in range(len(jobs)) if position not in results]
     while pending:
         in_flight = _run_pool(jobs, pending, max(1, min(workers, len(pending))), results)
         for position in in_flight:
@@ -79,23 +159,30 @@ def _run_pool(
     jobs: Sequence[FileJob], indices: list[int], workers: int, results: dict[int, FileResult]
 ) -> list[int]:
     """Run `indices` in a pool; return the ones in flight if the pool broke."""
+    size = max(1, min(_CHUNK, len(indices) // (workers * 4)))
+    chunks = [indices[start : start + size] for start in range(0, len(indices), size)]
+    session = cache.current()
     with tempfile.TemporaryDirectory(prefix="asynclint-") as progress:
         with ProcessPoolExecutor(
             workers,
             mp_context=_context(),
             initializer=_init_worker,
-            initargs=(progress, _shipped_index()),
+            initargs=_worker_setup(progress),
         ) as pool:
-            futures: dict[int, Future[FileResult]] = {
-                position: pool.submit(_check_in_worker, position, jobs[position])
-                for position in indices
-            }
+            futures: list[tuple[list[int], Future[tuple[list[FileResult], dict[str, str]]]]] = [
+                (chunk, pool.submit(_check_chunk, chunk, [jobs[p] for p in chunk]))
+                for chunk in chunks
+            ]
             broken = False
-            for position, future in futures.items():
+            for chunk, future in futures:
                 try:
-                    results[position] = future.result()
+                    done, loaded = future.result()
                 except BrokenProcessPool:
                     broken = True
+                    continue
+                results.update(zip(chunk, done, strict=True))
+                if session is not None:
+                    session.loaded.update(loaded)
         if not broken:
             return []
         in_flight = {int(path.read_text() or -1) for path in Path(progress).iterdir()}
@@ -105,10 +192,10 @@ def _run_pool(
 def _isolated(job: FileJob) -> FileResult:
     """Check one file alone in a fresh process; a crash becomes an ASL900 finding."""
     with ProcessPoolExecutor(
-        1, mp_context=_context(), initializer=_init_worker, initargs=(None, _shipped_index())
+        1, mp_context=_context(), initializer=_init_worker, initargs=_worker_setup(None)
     ) as pool:
         try:
-            return pool.submit(check_file, job).result()
+            return pool.submit(_check, job).result()
         except BrokenProcessPool:
             pass
     if SYNTAX_ERROR not in job.codes:

@@ -1,12 +1,14 @@
 """Time ``asynclint check`` on the real corpus against parse-only baselines.
 
-A linter built on LibCST cannot be faster than LibCST parsing the same files with
-the same number of processes, so every figure is also given as a ratio to that
-floor. Every measure runs over one file list, materialised as a tree of hard
-links, so the in-process parsers and the command-line tools see the same files.
+A linter built on LibCST parses at LibCST's speed, so every figure is also given as a
+ratio to LibCST parsing the same files with the same number of processes; asynclint's
+pre-filter and cache are how it gets below that. Every measure runs over one file list,
+materialised as a tree of hard links, so the in-process parsers and the command-line tools
+see the same files. asynclint runs from a copy of the checkout taken at start-up, so an
+edit made meanwhile neither changes what is measured nor empties its cache.
 
     python bench/bench_check.py [--cache DIR] [--packages a,b] [--sample F]
-                                [--repeat N] [--skip-flake8]
+                                [--repeat N] [--skip-flake8] [--flake8 PATH] [--ruff PATH]
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ MiB = 1024 * 1024
 # ru_maxrss is in kilobytes on Linux and in bytes on macOS.
 RSS_UNIT = 1 if sys.platform == "darwin" else 1024
 SHOWN_SKIPS = 5
+HALF = "asynclint --no-cache, half the files"
 
 
 class Probe(Enum):
@@ -83,6 +86,11 @@ class Measure:
     unavailable: str = ""
     runs: list[Run] = field(default_factory=list)
     failure: str = ""
+    prepare: Callable[[], object] | None = None
+    """Run once, untimed, before the timed runs (fills a cache)."""
+    finish: Callable[[], str] | None = None
+    """Run once after the timed runs; returns a note for the report (or "")."""
+    note: str = ""
 
 
 class ToolFailed(Exception):
@@ -166,9 +174,9 @@ def probe_libcst(paths: Sequence[Path]) -> dict[Path, Probe]:
     return outcomes
 
 
-def link_tree(cache: Path, files: Sequence[Path]) -> tuple[Path, list[Path]]:
-    """Hard-link ``files`` into one folder per file list, reused by later runs."""
-    source_root = cache / "src"
+def link_tree(cache: Path, source_root: Path, files: Sequence[Path]) -> tuple[Path, list[Path]]:
+    """Hard-link ``files`` (below ``source_root``) into one folder per file list, reused by
+    later runs."""
     relatives = [path.relative_to(source_root) for path in files]
     digest = hashlib.sha256("\n".join(map(str, relatives)).encode()).hexdigest()[:16]
     root = cache / "bench" / f"tree-{digest}"
@@ -199,9 +207,20 @@ def build_corpus(cache: Path, entries: Sequence[corpus.Entry], fraction: float) 
     outcomes = probe_libcst([path for path in files if ast_rejects(path)])
     kept = [path for path in files if outcomes.get(path, Probe.PARSED) is Probe.PARSED]
     by_probe = {probe: [p for p, o in outcomes.items() if o is probe] for probe in Probe}
-    root, linked = link_tree(cache, kept)
-    lines = sum(corpus.count_lines(path.read_bytes()) for path in linked)
-    return Corpus(root, tuple(linked), lines, by_probe)
+    root, linked = link_tree(cache, cache / "src", kept)
+    return corpus_at(root, linked, by_probe)
+
+
+def corpus_at(root: Path, files: Sequence[Path], rejected: dict[Probe, list[Path]]) -> Corpus:
+    lines = sum(corpus.count_lines(path.read_bytes()) for path in files)
+    return Corpus(root, tuple(files), lines, rejected)
+
+
+def half_of(cache: Path, tree: Corpus) -> Corpus:
+    """Every other file of `tree`, for the scaling measure."""
+    half = list(tree.files[::2])
+    root, linked = link_tree(cache, tree.root, half)
+    return corpus_at(root, linked, {})
 
 
 # --- in-process parsers --------------------------------------------------------
@@ -287,35 +306,108 @@ def python_module(name: str) -> list[str] | None:
     return [found] if found else None
 
 
-def asynclint_env() -> dict[str, str]:
-    """Make the checkout this script lives in importable, installed or not."""
-    paths = [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]
+def snapshot(scratch: Path) -> Path:
+    """A copy of this checkout's package: what is measured cannot change during the run,
+    and asynclint's cache (keyed by its own code) stays valid from one measure to the next."""
+    target = scratch / "code"
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO_ROOT / "asynclint", target / "asynclint", ignore=ignore)
+    return target
+
+
+def asynclint_env(code: Path) -> dict[str, str]:
+    """Make the snapshot importable, whatever is installed."""
+    paths = [str(code), os.environ.get("PYTHONPATH", "")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
 
 
-def asynclint_measures(tree: Corpus, counts: Sequence[int]) -> list[Measure]:
+@dataclass
+class Edits:
+    """Appends a different comment to one file of the tree before each run, then counts
+    the findings entries the run rewrote (the files it checked again). The tree's hard link
+    is replaced, never written through, and put back at the end: the corpus is untouched."""
+
+    cache: Path
+    source_root: Path
+    tree: Corpus
+    asynclint_cache: Path
+    command: list[str]
+    env: dict[str, str]
+    rechecked: list[int] = field(default_factory=list)
+
+    @property
+    def target(self) -> Path:
+        return self.tree.files[len(self.tree.files) // 2]
+
+    def replace(self, data: bytes | None) -> None:
+        """Put `data` (the original file when None) in place through a rename."""
+        temporary = self.target.with_name(f".{self.target.name}.bench")
+        if data is None:
+            link_or_copy(self.source_root / self.target.relative_to(self.tree.root), temporary)
+        else:
+            temporary.write_bytes(data)
+        os.replace(temporary, self.target)
+
+    def run(self) -> Run:
+        original = (self.source_root / self.target.relative_to(self.tree.root)).read_bytes()
+        self.replace(original + f"\n# edited {len(self.rechecked)}\n".encode())
+        started = time.time()
+        done = run_tool(self.command, self.tree.root, self.env)
+        results = self.asynclint_cache / "results"
+        self.rechecked.append(sum(e.stat().st_mtime >= started for e in results.iterdir()))
+        return done
+
+    def finish(self) -> str:
+        self.replace(None)
+        shown = self.target.relative_to(self.tree.root)
+        counts = "/".join(map(str, self.rechecked))
+        return f"edited {shown}: files checked again per run: {counts} of {len(self.tree.files)}"
+
+
+def asynclint_measures(
+    tree: Corpus, half: Corpus, counts: Sequence[int], cache: Path, scratch: Path
+) -> list[Measure]:
+    code = snapshot(scratch)
     base = [sys.executable, "-m", "asynclint", "check"]
-    env = asynclint_env()
+    env = asynclint_env(code)
     probe = subprocess.run([*base, "--help"], env=env, capture_output=True, text=True)
     if probe.returncode != 0:
         reason = last_line(probe.stderr)
         return [Measure("asynclint check", 1, None, f"CLI not usable yet ({reason})")]
-    # A result cache would turn repeats into cache hits.
-    flags = ["--exit-zero", "--format", "concise"]
-    flags += ["--no-cache"] if "--no-cache" in probe.stdout else []
-    return [
+    flags = ["--exit-zero", "--format", "concise", "--select", "ALL"]
+    if "--no-cache" not in probe.stdout:
+        return [Measure("asynclint check", 1, None, "CLI without --no-cache")]
+    cold = [*base, *flags, "--no-cache", "--jobs"]
+    measures = [
         Measure(
-            f"asynclint check --jobs {n}",
+            f"asynclint --no-cache --jobs {n}",
             n,
-            partial(run_tool, [*base, *flags, "--jobs", str(n), "."], tree.root, env),
+            partial(run_tool, [*cold, str(n), "."], tree.root, env),
         )
         for n in counts
     ]
+    cores = counts[-1]
+    measures.append(
+        Measure(
+            HALF,
+            cores,
+            partial(run_tool, [*cold, str(cores), "."], half.root, env),
+        )
+    )
+    asynclint_cache = scratch / "asynclint-cache"
+    cached = [*base, *flags, "--cache-dir", str(asynclint_cache), "--jobs", str(cores), "."]
+    fill = partial(run_tool, cached, tree.root, env)
+    edits = Edits(cache, cache / "src", tree, asynclint_cache, cached, env)
+    measures.append(Measure("asynclint, warm cache", cores, fill, prepare=fill))
+    measures.append(
+        Measure("asynclint, one file edited", cores, edits.run, prepare=fill, finish=edits.finish)
+    )
+    return measures
 
 
-def ruff_measure(tree: Corpus, jobs: int) -> Measure:
+def ruff_measure(tree: Corpus, jobs: int, path: str | None) -> Measure:
     label = "ruff check --select ASYNC,RUF006"
-    ruff = python_module("ruff")
+    ruff = [path] if path else python_module("ruff")
     if ruff is None:
         return Measure(label, jobs, None, "not installed")
     # --isolated: no configuration file can change what is checked.
@@ -324,9 +416,9 @@ def ruff_measure(tree: Corpus, jobs: int) -> Measure:
     return Measure(label, jobs, partial(run_tool, [*ruff, *flags], tree.root))
 
 
-def flake8_measure(tree: Corpus, jobs: int, skip: bool) -> Measure:
+def flake8_measure(tree: Corpus, jobs: int, skip: bool, path: str | None) -> Measure:
     label = "flake8 --select ASYNC"
-    flake8 = python_module("flake8")
+    flake8 = [path] if path else python_module("flake8")
     if skip:
         return Measure(label, jobs, None, "skipped (--skip-flake8)")
     if flake8 is None:
@@ -339,7 +431,9 @@ def flake8_measure(tree: Corpus, jobs: int, skip: bool) -> Measure:
     return Measure(label, jobs, partial(run_tool, [*flake8, *flags], tree.root))
 
 
-def all_measures(tree: Corpus, skip_flake8: bool) -> list[Measure]:
+def all_measures(
+    tree: Corpus, half: Corpus, args: argparse.Namespace, scratch: Path
+) -> list[Measure]:
     cores = os.cpu_count() or 1
     counts = sorted({1, cores})
     files = tree.files
@@ -348,9 +442,9 @@ def all_measures(tree: Corpus, skip_flake8: bool) -> list[Measure]:
         Measure("libcst.parse_module", n, partial(in_process, partial(libcst_errors, files, n)))
         for n in counts
     ]
-    measures += asynclint_measures(tree, counts)
-    measures.append(ruff_measure(tree, cores))
-    measures.append(flake8_measure(tree, cores, skip_flake8))
+    measures += asynclint_measures(tree, half, counts, args.cache, scratch)
+    measures.append(ruff_measure(tree, cores, args.ruff))
+    measures.append(flake8_measure(tree, cores, args.skip_flake8, args.flake8))
     return measures
 
 
@@ -362,9 +456,14 @@ def execute(measure: Measure, repeat: int) -> None:
         return
     print(f"timing {measure.label} ({measure.processes} proc) x{repeat}", file=sys.stderr)
     try:
+        if measure.prepare is not None:
+            measure.prepare()
         measure.runs = [measure.run() for _ in range(repeat)]
     except ToolFailed as error:
         measure.failure = str(error)
+    finally:
+        if measure.finish is not None:
+            measure.note = measure.finish()
 
 
 def libcst_floor(measures: Sequence[Measure]) -> dict[int, float]:
@@ -376,12 +475,20 @@ def libcst_floor(measures: Sequence[Measure]) -> dict[int, float]:
     }
 
 
+def median(measure: Measure) -> float:
+    return statistics.median(run.seconds for run in measure.runs)
+
+
+def cpu_median(measure: Measure) -> float:
+    return statistics.median(run.cpu_seconds for run in measure.runs)
+
+
 def format_row(measure: Measure, tree: Corpus, floor: dict[int, float]) -> str:
     head = f"{measure.label:<36} {measure.processes:>5}"
     if not measure.runs:
         return f"{head}  {measure.unavailable or 'failed: ' + measure.failure}"
-    seconds = statistics.median(run.seconds for run in measure.runs)
-    cpu = statistics.median(run.cpu_seconds for run in measure.runs)
+    seconds = median(measure)
+    cpu = cpu_median(measure)
     last = measure.runs[-1]
     ratio = f"{seconds / floor[measure.processes]:.2f}x" if measure.processes in floor else "-"
     peaks = [run.peak_rss for run in measure.runs if run.peak_rss is not None]
@@ -407,14 +514,69 @@ def report_corpus(tree: Corpus, entries: Sequence[corpus.Entry], fraction: float
                 print(f"    {path}")
 
 
-def report(measures: Sequence[Measure], tree: Corpus) -> None:
+def report(measures: Sequence[Measure], tree: Corpus, half: Corpus) -> None:
     floor = libcst_floor(measures)
     print(
         f"{'measure':<36} {'procs':>5} {'seconds':>9} {'cpu s':>9} {'files/s':>9} {'lines/s':>10}"
         f" {'vs LibCST':>8} {'peak RSS':>9} {'errs/out':>8}"
     )
     for measure in measures:
-        print(format_row(measure, tree, floor))
+        print(format_row(measure, half if measure.label == HALF else tree, floor))
+    for measure in measures:
+        if measure.note:
+            print(f"{measure.label}: {measure.note}")
+    print(f"half the files: {len(half.files)} files, {half.lines} lines")
+    print("goals (issue 8):")
+    for line in goals(measures, tree, half, floor):
+        print(f"  {line}")
+
+
+def verdict(text: str, value: float, limit: float, at_most: bool = True) -> str:
+    met = value <= limit if at_most else value >= limit
+    bound = f"{'<=' if at_most else '>='} {limit:g}"
+    return f"{text}: {value:.2f} (goal {bound}) {'met' if met else 'NOT met'}"
+
+
+def goals(
+    measures: Sequence[Measure], tree: Corpus, half: Corpus, floor: dict[int, float]
+) -> list[str]:
+    """Each goal of the issue with the measured figure, where both sides were measured."""
+    seconds = {m.label: median(m) for m in measures if m.runs}
+    cores = max(floor, default=1)
+    found = [
+        verdict(f"cold, {n} proc, / LibCST parse-only, {n} proc", seconds[label] / floor[n], 2)
+        for n in sorted(floor)
+        if (label := f"asynclint --no-cache --jobs {n}") in seconds
+    ]
+    cold = seconds.get(f"asynclint --no-cache --jobs {cores}")
+    flake8 = seconds.get("flake8 --select ASYNC")
+    if flake8 is not None and cold is not None:
+        found.append(verdict("flake8-async / asynclint cold", flake8 / cold, 12, False))
+    warm = seconds.get("asynclint, warm cache")
+    ruff = seconds.get("ruff check --select ASYNC,RUF006")
+    if warm is not None and ruff is not None:
+        found.append(verdict("warm run / ruff", warm / ruff, 3))
+    serial = seconds.get("asynclint --no-cache --jobs 1")
+    if cores > 1 and serial is not None and cold is not None:
+        found.append(verdict(f"--jobs {cores} / --jobs 1", cold / serial, 0.6))
+    peaks = [
+        run.peak_rss / MiB
+        for measure in measures
+        if measure.label.startswith("asynclint")
+        for run in measure.runs
+        if run.peak_rss is not None
+    ]
+    if peaks:
+        found.append(verdict("largest asynclint process, MiB", max(peaks), 600))
+    timed = {m.label: m for m in measures if m.runs}
+    whole, part = timed.get(f"asynclint --no-cache --jobs {cores}"), timed.get(HALF)
+    if whole is not None and part is not None:
+        wall = (median(whole) / len(tree.files)) / (median(part) / len(half.files))
+        cpu = (cpu_median(whole) / len(tree.files)) / (cpu_median(part) / len(half.files))
+        found.append(
+            f"time per file, all files / half of them: {wall:.2f}, CPU time {cpu:.2f} (1 is linear)"
+        )
+    return found
 
 
 def fraction_arg(text: str) -> float:
@@ -438,6 +600,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample", type=fraction_arg, default=1.0, help="fraction of files")
     parser.add_argument("--repeat", type=positive_int, default=3, help="runs per measure")
     parser.add_argument("--skip-flake8", action="store_true", help="do not time flake8-async")
+    parser.add_argument("--flake8", help="flake8 executable (with flake8-async installed)")
+    parser.add_argument("--ruff", help="ruff executable")
     return parser.parse_args(argv)
 
 
@@ -450,12 +614,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (corpus.CorpusError, OSError) as error:
         print(f"bench_check.py: error: {error}", file=sys.stderr)
         return 1
+    args.cache = cache
+    half = half_of(cache, tree)
     report_corpus(tree, entries, args.sample)
     sys.stdout.flush()  # keep the header above the progress lines on a terminal
-    measures = all_measures(tree, args.skip_flake8)
-    for measure in measures:
-        execute(measure, args.repeat)
-    report(measures, tree)
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
+        measures = all_measures(tree, half, args, Path(scratch))
+        for measure in measures:
+            execute(measure, args.repeat)
+    report(measures, tree, half)
     return 0
 
 

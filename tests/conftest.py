@@ -18,6 +18,15 @@ pytest_plugins = ["pytester"]
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
 
+@pytest.fixture(autouse=True)
+def _cache_outside_the_repository(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`check` caches by default: every test gets its own empty cache folder, away from the
+    repository (subprocesses inherit the variable)."""
+    monkeypatch.setenv("ASYNCLINT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def run_cli(tmp_path: Path) -> RunCli:
     """`run_cli("check", "x.py", cwd=..., input=...)`: the CLI as a user runs it."""

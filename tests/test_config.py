@@ -171,7 +171,8 @@ ERRORS = [
     ),
     (
         "colour = true",
-        "[tool.asynclint] unknown key `colour`; expected one of `exclude`, `extend-exclude`, "
+        "[tool.asynclint] unknown key `colour`; expected one of `cache-dir`, `exclude`, "
+        "`extend-exclude`, "
         "`extend-select`, `extra-coroutine-functions`, `ignore`, `per-file-ignores`, `python`, "
         "`rules`, `sanitizer`, `select`, `sync-decorators`, `transparent-decorators`",
     ),
@@ -409,7 +410,8 @@ def test_standalone_file_holds_keys_at_top_level(project: Path) -> None:
         ),
         (
             "[tool.asynclint]",
-            "asynclint.toml: unknown key `tool`; expected one of `exclude`, `extend-exclude`, "
+            "asynclint.toml: unknown key `tool`; expected one of `cache-dir`, `exclude`, "
+            "`extend-exclude`, "
             "`extend-select`, `extra-coroutine-functions`, `ignore`, `per-file-ignores`, "
             "`python`, `rules`, `sanitizer`, `select`, `sync-decorators`, "
             "`transparent-decorators`",

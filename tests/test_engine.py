@@ -8,7 +8,10 @@ import libcst as cst
 import pytest
 
 from asynclint import engine
+from asynclint import source as sources
 from asynclint.engine import FileJob, check_file, check_source
+from asynclint.walk import Walker
+from tests.conftest import ROOT
 
 CALL = "asyncio.create_task(coro)"
 
@@ -58,7 +61,8 @@ def test_a_crashing_rule_is_an_internal_error_not_a_crash(monkeypatch: pytest.Mo
         raise ValueError("boom")
 
     monkeypatch.setattr(engine, "analyse", explode)
-    result = check_file(FileJob("x.py", frozenset({"ASL102"}), data=b"x = 1\n"))
+    job = FileJob("x.py", frozenset({"ASL102"}), data=b"x = 1\n", prefilter=False)
+    result = check_file(job)
     assert result.internal
     assert result.error == "internal error: ValueError: boom"
 
@@ -106,3 +110,57 @@ def test_the_more_specific_rule_reports_a_node_once(
     """ASL103 supersedes ASL101/ASL102 on the same call; without ASL103 they report it."""
     found = check_source(TEARDOWN.format(noqa=noqa), "x.py", codes)
     assert [(d.line, d.code) for d in found] == expected
+
+
+ORDER_SAMPLE = """
+@decorator(1)
+async def f[T: int = str](a, /, b: int = 2, *c, d, **e) -> "T":
+    x = f"{a!r:>{b}} {c=}" f'{d:{e}}'
+    match x:
+        case {"k": [1, *rest]} | Point(x=0) if rest:
+            pass
+    async with a as b, c:
+        async for i in b:
+            yield [j async for j in i if j] or {k: v for k, v in i}
+    try:
+        del x[1:2, ...]
+    except* (E, F) as g:
+        raise G from g
+    else:
+        lambda *, q=1: q
+    finally:
+        return (yield)
+"""
+
+
+def test_the_walk_visits_nodes_in_libcsts_order() -> None:
+    class Recorder(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[tuple[str, int]] = []
+
+        def enter(self, node: cst.CSTNode) -> None:
+            self.seen.append(("enter", id(node)))
+
+        def leave(self, node: cst.CSTNode) -> None:
+            self.seen.append(("leave", id(node)))
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.enter(node)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self.leave(original_node)
+
+    modules = [cst.parse_module(ORDER_SAMPLE)]
+    for path in sorted((ROOT / "fixtures").rglob("*.py")):
+        decoded = sources.decode(path.read_bytes())
+        parsed = sources.parse(decoded) if isinstance(decoded, sources.Source) else decoded
+        if isinstance(parsed, cst.Module):  # the broken fixtures are not
+            modules.append(parsed)
+    assert len(modules) > 1, "the fixtures are part of the sample"
+    for module in modules:
+        expected, walked = Recorder(), Recorder()
+        module.visit(expected)
+        Walker(walked.enter, walked.leave, {}, {}).walk(module)
+        assert walked.seen == expected.seen

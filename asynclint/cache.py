@@ -1,0 +1,683 @@
+"""The content cache: index facts and findings of unchanged files, reused across runs.
+
+Entries live in ``.asynclint_cache/`` (``--cache-dir``, ``ASYNCLINT_CACHE_DIR`` or the
+``cache-dir`` key move it; ``--no-cache`` bypasses it; ``asynclint clean`` removes it), one
+JSON file per checked file and kind, named after the file's path, so the folder never holds
+more than two entries per file. Every entry is written to a temporary file and renamed into
+place: concurrent runs never see half an entry, the last writer wins. An entry that cannot
+be read or decoded (corrupt, from another version, foreign) is a miss and is rewritten.
+Entries are JSON, never pickles: loading a cache found in a cloned repository runs no code.
+
+**Facts** (the index's first pass) are keyed by the file's content, its module name, the
+interpreter and asynclint's own code.
+
+**Findings** of a file are reused only when none of these changed, all folded into the key:
+
+* the file's content and path, its rules and their options (all a check is given);
+* asynclint's code (:func:`code_fingerprint`: version and the files of the package, so a
+  development checkout never reuses results of code that has since changed), the
+  interpreter and LibCST;
+* the facts of *every* module in the run (project-wide rules read them all: lock order);
+* the contents of every module the file imports, directly or through other modules of the
+  run, imports inside functions included (:func:`closure_digests`): rules follow names and
+  calls into those modules (ASL307 reads the bodies of the sync functions called);
+* the index's settings (search path, configured coroutine functions...) and the modules it
+  read lazily outside the checked files (installed packages, the rest of the project):
+  their files' size and modification time, and the modules present in their folders and
+  in every search path entry, so a newly installed package or a new module next to one
+  that was read is noticed (:class:`Environment`). A module present in no such folder
+  when the cache was filled and created later elsewhere on the search path (a brand-new
+  package folder inside another package) is not: ``asynclint clean`` then.
+
+So an edit that keeps every module's facts re-checks the edited file and the files that
+import it; an edit that changes facts (a new ``async def``, an import) re-checks everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache, partial
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from asynclint import __version__, index, prefilter, pytest_config
+from asynclint import source as sources
+from asynclint.diagnostic import Diagnostic
+from asynclint.engine import FileJob, FileResult, check_file
+
+DIRECTORY_NAME = ".asynclint_cache"
+ENVIRONMENT_VARIABLE = "ASYNCLINT_CACHE_DIR"
+FORMAT = 1
+"""Bumped when the layout of entries changes."""
+_MARKER = "CACHEDIR.TAG"
+_MARKER_TEXT = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by asynclint.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+
+
+class CacheError(Exception):
+    """A cache folder that cannot be used or removed; one line, fit to print."""
+
+
+# --- plain data <-> JSON -------------------------------------------------------------------
+
+
+class _DecodeError(ValueError):
+    """Stored data does not fit the type it is read as (an entry of another version)."""
+
+
+def encode(value: object) -> Any:
+    """Dataclasses, enums and containers of them as JSON values (sets sorted)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return encode(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): encode(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((encode(item) for item in value), key=repr)
+    if isinstance(value, (tuple, list)):
+        return [encode(item) for item in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+Decoder = Callable[[Any], Any]
+
+
+def decode(kind: Any, data: Any) -> Any:
+    """The inverse of :func:`encode` for a value of type `kind` (a type hint)."""
+    return _decoder(kind)(data)
+
+
+@cache
+def _decoder(kind: Any) -> Decoder:
+    """A function decoding values of type `kind`, built once per type: entries are many."""
+    origin, arguments = typing.get_origin(kind), typing.get_args(kind)
+    if kind is Any:
+        return _same
+    if origin in (typing.Union, types.UnionType):
+        options = [argument for argument in arguments if argument is not type(None)]
+        if len(options) != 1:
+            raise TypeError(f"cannot read a {kind}")
+        return partial(_optional, _decoder(options[0]), type(None) in arguments)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        fields = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(kind) if f.init}
+        return partial(_dataclass, kind, fields)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return partial(_enum, kind)
+    if origin in (dict, Mapping):
+        return partial(_mapping, _decoder(arguments[1]))
+    if origin is tuple and not (len(arguments) == 2 and arguments[1] is Ellipsis):
+        return partial(_fixed_tuple, tuple(map(_decoder, arguments)))
+    if origin in (list, tuple, set, frozenset, Sequence):
+        build: Callable[[list[Any]], Any] = list if origin is Sequence else origin
+        return partial(_sequence, _decoder(arguments[0]), build)
+    if kind in (bool, int, float, str):
+        return partial(_scalar, kind)
+    raise TypeError(f"cannot read a {kind}")
+
+
+def _same(data: Any) -> Any:
+    return data
+
+
+def _optional(inner: Decoder, nullable: bool, data: Any) -> Any:
+    return None if data is None and nullable else inner(data)
+
+
+def _dataclass(kind: type, fields: Mapping[str, Decoder], data: Any) -> Any:
+    if not isinstance(data, dict) or not data.keys() <= fields.keys():
+        raise _DecodeError(f"not a {kind.__name__}")
+    return kind(**{name: fields[name](value) for name, value in data.items()})
+
+
+def _enum(kind: type[enum.Enum], data: Any) -> Any:
+    try:
+        return kind(data)
+    except ValueError as error:
+        raise _DecodeError(str(error)) from None
+
+
+def _mapping(item: Decoder, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise _DecodeError("expected an object")
+    return {key: item(value) for key, value in data.items()}
+
+
+def _fixed_tuple(items: tuple[Decoder, ...], data: Any) -> Any:
+    if not isinstance(data, list) or len(data) != len(items):
+        raise _DecodeError(f"expected an array of {len(items)}")
+    return tuple(item(value) for item, value in zip(items, data, strict=True))
+
+
+def _sequence(item: Decoder, build: Callable[[list[Any]], Any], data: Any) -> Any:
+    if not isinstance(data, list):
+        raise _DecodeError("expected an array")
+    return build([item(value) for value in data])
+
+
+def _scalar(kind: type, data: Any) -> Any:
+    if type(data) is kind:
+        return data
+    if kind is float and type(data) is int:
+        return float(data)
+    raise _DecodeError(f"expected {kind.__name__}")
+
+
+def digest(*parts: str | bytes) -> str:
+    """A short hex digest of `parts` (each is delimited, so ("ab", "c") != ("a", "bc"))."""
+    hasher = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        hasher.update(len(data).to_bytes(8, "little"))
+        hasher.update(data)
+    return hasher.hexdigest()
+
+
+def canonical(value: object) -> str:
+    """A deterministic JSON text of `value`; what cannot be stored is spelled by ``repr``."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"))
+
+
+def _plain(value: object) -> Any:
+    try:
+        return encode(value)
+    except TypeError:
+        if isinstance(value, Mapping):
+            return {str(key): _plain(item) for key, item in value.items()}
+        if isinstance(value, (tuple, list)):
+            return [_plain(item) for item in value]
+        return repr(value)
+
+
+# --- what a cached result depends on beyond its own file -------------------------------------
+
+
+@cache
+def code_fingerprint() -> str:
+    """asynclint's version and code, the interpreter and LibCST."""
+    package = Path(__file__).resolve().parent
+    stats = []
+    for directory, _, files in sorted(os.walk(package)):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                status = os.stat(os.path.join(directory, name))
+                stats.append(f"{directory}/{name}:{status.st_mtime_ns}:{status.st_size}")
+    try:
+        libcst = metadata.version("libcst")
+    except metadata.PackageNotFoundError:
+        libcst = "?"
+    return digest(str(FORMAT), __version__, sys.version, libcst, *stats)
+
+
+def _stat(path: str) -> str:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return "-"
+    return f"{status.st_mtime_ns}:{status.st_size}"
+
+
+def _modules_in(folder: str) -> str:
+    """The names in `folder` that could be modules (``x.py``, ``x.pyi``, a package ``x``):
+    a new module shows up, a file rewritten through a rename (as editors save) does not."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return "-"
+    stems = (
+        name[: -len(suffix)]
+        for name in names
+        for suffix in (".py", ".pyi")
+        if name.endswith(suffix)
+    )
+    return ",".join(sorted({*stems, *(name for name in names if name.isidentifier())}))
+
+
+def state(path: str) -> str:
+    """A file's size and modification time (``-`` when it is gone)."""
+    return _stat(path)
+
+
+@dataclass
+class Environment:
+    """What the index read outside the checked files (installed packages, the rest of the
+    project), remembered from run to run: each file's state when it was read, and the
+    modules present in its folder and in every search path entry.
+
+    Findings are keyed by :attr:`generation`, which is new whenever any of this is found
+    changed (everything is then recorded afresh). A file read for the first time joins the
+    record without a new generation: the findings stored by the run that read it stay
+    valid as long as it does not change."""
+
+    generation: str = ""
+    files: dict[str, str] = field(default_factory=dict)
+    """Path → state (:func:`state`)."""
+    folders: dict[str, str] = field(default_factory=dict)
+    """Folder → the names of the modules in it."""
+
+    def current(self, search_path: Sequence[str]) -> Environment:
+        """This record when nothing in it changed; else a fresh one, of a new generation."""
+        files = {path: _stat(path) for path in self.files}
+        folders = {folder: _modules_in(folder) for folder in {*self.folders, *search_path}}
+        if self.generation and files == self.files and folders == self.folders:
+            return self
+        return Environment(uuid.uuid4().hex, files, folders)
+
+    def add(self, read: Mapping[str, str]) -> bool:
+        """Record files read for the first time (path → state when read), with their
+        folders; True when there was any."""
+        new = {path: seen for path, seen in read.items() if path not in self.files}
+        self.files.update(new)
+        for folder in {os.path.dirname(path) for path in new} - set(self.folders):
+            self.folders[folder] = _modules_in(folder)
+        return bool(new)
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """One checked module as the index pass saw it."""
+
+    facts: index.ModuleFacts | None
+    content: str
+    """Digest of the file's bytes; empty when it could not be read."""
+    facts_key: str
+    """Digest of the facts (the same facts give the same key)."""
+    imports: tuple[str, ...] = ()
+    """Everything the module imports, anywhere in it (absolute names,
+    :func:`asynclint.prefilter.imports`)."""
+    findings: Mapping[str, Any] | None = None
+    """The file's stored findings entry, read here, in the workers, for the parent to
+    compare with the key it computes once the index is complete."""
+
+
+def closure_digests(modules: Mapping[str, Indexed]) -> dict[str, str]:
+    """For each module (by path), a digest of its content and of the content of every module
+    of `modules` it reaches through imports: a hash over the import graph's condensation, so
+    an edit changes exactly the digests of the modules that reach the edited one."""
+    by_name: dict[str, str] = {}
+    for path, entry in modules.items():
+        if entry.facts is not None:
+            by_name.setdefault(entry.facts.name, path)
+    graph = {path: sorted(_targets(entry, by_name)) for path, entry in modules.items()}
+    digests: dict[str, str] = {}
+    for component in _components(graph):
+        members = sorted(component)
+        inside = set(members)
+        outside = {digests[t] for member in members for t in graph[member] if t not in inside}
+        combined = digest(*(modules[member].content for member in members), *sorted(outside))
+        for member in members:
+            digests[member] = combined
+    return digests
+
+
+def _targets(entry: Indexed, by_name: Mapping[str, str]) -> Iterator[str]:
+    """The checked modules an import names: the module itself and the packages above it."""
+    for name in entry.imports:
+        parts = name.split(".")
+        for cut in range(1, len(parts) + 1):
+            found = by_name.get(".".join(parts[:cut]))
+            if found is not None:
+                yield found
+
+
+def _components(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Strongly connected components, each after every component it reaches (Tarjan,
+    iterative: import chains are longer than Python's recursion limit allows)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in graph:
+        if root in order:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            node, position = work.pop()
+            if position == 0:
+                order[node] = low[node] = len(order)
+                stack.append(node)
+                on_stack.add(node)
+            targets = graph[node]
+            if position < len(targets):
+                work.append((node, position + 1))
+                target = targets[position]
+                if target not in order:
+                    work.append((target, 0))
+                elif target in on_stack:
+                    low[node] = min(low[node], order[target])
+                continue
+            if low[node] == order[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return found
+
+
+# --- the folder -------------------------------------------------------------------------------
+
+
+def location(option: str | None, configured: str | None, root: Path) -> Path:
+    """Where the cache lives: ``--cache-dir``, else ``$ASYNCLINT_CACHE_DIR``, else the
+    configuration's ``cache-dir`` (relative to its file), else ``.asynclint_cache`` in the
+    configuration's folder (the working directory without one)."""
+    if option:
+        return Path(os.path.abspath(option))
+    from_environment = os.environ.get(ENVIRONMENT_VARIABLE)
+    if from_environment:
+        return Path(os.path.abspath(from_environment))
+    return root / (configured or DIRECTORY_NAME)
+
+
+def _is_cache(directory: Path) -> bool:
+    try:
+        return (directory / _MARKER).read_text(encoding="utf-8").startswith(_MARKER_TEXT[:43])
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def clean(directory: Path) -> bool:
+    """Remove the cache at `directory`; False when there is none. A folder without the
+    cache's tag file is left alone (``--cache-dir`` may name the wrong one)."""
+    if not directory.exists():
+        return False
+    if not _is_cache(directory):
+        raise CacheError(f"{directory} is not an asynclint cache (no {_MARKER}); not removed")
+    try:
+        shutil.rmtree(directory)
+    except OSError as error:
+        raise CacheError(f"cannot remove {directory}: {error.strerror or error}") from None
+    return True
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, renamed into place."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+@dataclass(frozen=True)
+class Store:
+    """A cache folder. Small and picklable: workers receive it and read and write entries
+    themselves, so the parent never serialises anything for the cache."""
+
+    directory: Path
+
+    def prepare(self) -> None:
+        """Create the folder, tagged as a cache and ignored by git; :class:`CacheError` when
+        it cannot be used."""
+        directory = self.directory
+        try:
+            if directory.is_dir() and any(directory.iterdir()) and not _is_cache(directory):
+                raise CacheError(f"{directory} exists and is not an asynclint cache")
+            for kind in ("facts", "results"):
+                (directory / kind).mkdir(parents=True, exist_ok=True)
+            if not _is_cache(directory):
+                _write_atomic(directory / ".gitignore", "# created by asynclint\n*\n")
+                _write_atomic(directory / _MARKER, _MARKER_TEXT)
+        except OSError as error:
+            raise CacheError(f"cannot use {directory}: {error.strerror or error}") from None
+
+    def _path(self, kind: str, name: str) -> Path:
+        return self.directory / kind / f"{digest(name)}.json"
+
+    def load(self, kind: str, name: str) -> dict[str, Any] | None:
+        """The entry `name` of `kind`, whatever its key; None when unreadable."""
+        try:
+            with open(self._path(kind, name), "rb") as file:
+                entry = json.loads(file.read())
+        except (OSError, ValueError):
+            return None
+        return entry if isinstance(entry, dict) and isinstance(entry.get("key"), str) else None
+
+    def read(self, kind: str, name: str, key: str) -> dict[str, Any] | None:
+        """The entry `name` of `kind` when it was stored under `key`; None otherwise."""
+        entry = self.load(kind, name)
+        return entry if entry is not None and entry["key"] == key else None
+
+    def write(self, kind: str, name: str, entry: dict[str, Any]) -> None:
+        """Best effort: a cache that cannot be written is a slower run, not a failed one."""
+        with contextlib.suppress(OSError):
+            _write_atomic(self._path(kind, name), json.dumps(entry, separators=(",", ":")))
+
+    def environment(self) -> Environment:
+        entry = self.read(".", "environment", code_fingerprint())
+        try:
+            found = decode(Environment, entry["environment"]) if entry else Environment()
+        except (_DecodeError, KeyError, TypeError):
+            found = Environment()
+        assert isinstance(found, Environment)
+        return found
+
+    def save_environment(self, environment: Environment) -> None:
+        entry = {"key": code_fingerprint(), "environment": encode(environment)}
+        self.write(".", "environment", entry)
+
+
+# --- the index pass ---------------------------------------------------------------------------
+
+
+def index_module(path: str, store: Store) -> Indexed:
+    """One checked module's facts, from the cache when its content is unchanged."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return Indexed(None, "", digest("unreadable"))
+    content = digest(data)
+    name = index.module_name(path)
+    key = digest(code_fingerprint(), path, name, content)
+    findings = store.load("results", _entry_name(path))
+    entry = store.read("facts", path, key)
+    if entry is not None:
+        try:
+            return Indexed(
+                decode(index.ModuleFacts | None, entry["facts"]),
+                content,
+                str(entry["facts_key"]),
+                decode(tuple[str, ...], entry["imports"]),
+                findings,
+            )
+        except (_DecodeError, KeyError, TypeError):
+            pass
+    source = sources.decode(data)
+    tree = prefilter.syntax_tree(source.text) if isinstance(source, sources.Source) else None
+    facts = None
+    imports: tuple[str, ...] = ()
+    if tree is not None:
+        assert isinstance(source, sources.Source)
+        facts = index.facts_for(path, source.text, name)
+        is_package = os.path.basename(path) == "__init__.py"
+        imports = tuple(
+            dict.fromkeys(full for full, _ in prefilter.imports(tree, name, is_package))
+        )
+    stored = encode(facts)
+    facts_key = digest(json.dumps(stored, sort_keys=True))
+    store.write(
+        "facts", path, {"key": key, "facts": stored, "facts_key": facts_key, "imports": imports}
+    )
+    return Indexed(facts, content, facts_key, imports, findings)
+
+
+# --- a run ---------------------------------------------------------------------------------
+
+
+class Session:
+    """The parent's side of one run: what the index pass saw, the keys it leads to, and the
+    modules the workers read lazily."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.indexed: dict[str, Indexed] = {}
+        self.loaded: dict[str, str] = {}
+        """Files the workers' index read lazily: path → state when read."""
+        self.environment = Environment()
+        self._changed = False
+
+    def keys(self, project: index.ProjectIndex) -> dict[str, str]:
+        """For each indexed path, the part of its findings' key that is not the file's own."""
+        facts = digest(*(f"{p}:{e.facts_key}" for p, e in sorted(self.indexed.items())))
+        settings = {k: v for k, v in vars(project).items() if k not in ("modules", "_missing")}
+        recorded = self.store.environment()
+        self.environment = recorded.current(project.search_path)
+        self._changed = self.environment is not recorded
+        generation = self.environment.generation
+        run = digest(code_fingerprint(), facts, generation, canonical(settings))
+        closures = closure_digests(self.indexed)
+        return {path: digest(run, closure) for path, closure in closures.items()}
+
+    def reuse(self, job: FileJob) -> FileResult | None:
+        """The stored findings of `job` when its file has not changed since the index pass
+        read it: unchanged files need no worker at all."""
+        indexed = self.indexed.get(job.path)
+        if not _cacheable(job) or indexed is None or indexed.findings is None:
+            return None
+        if indexed.findings["key"] != result_key(job, indexed.content):
+            return None
+        return _reused(job, indexed.findings, None)
+
+    def checked_modules(self) -> frozenset[str]:
+        return frozenset(e.facts.name for e in self.indexed.values() if e.facts is not None)
+
+    def finish(self) -> None:
+        """Record what the workers read lazily (:attr:`loaded`, path → state)."""
+        if self.environment.add(self.loaded) or self._changed:
+            self.store.save_environment(self.environment)
+
+
+_current: Session | None = None
+
+
+def start(store: Store) -> Session:
+    """Make a session current: :func:`asynclint.parallel.build_index` records into it."""
+    global _current
+    _pytest_inputs.cache_clear()
+    _current = Session(store)
+    return _current
+
+
+def current() -> Session | None:
+    return _current
+
+
+def stop() -> None:
+    global _current
+    _current = None
+
+
+# --- findings ------------------------------------------------------------------------------
+
+
+def result_key(job: FileJob, content: str) -> str:
+    """The key of `job`'s findings when the file's bytes have the digest `content`."""
+    return digest(
+        job.cache_key,
+        job.path,
+        content,
+        *sorted(job.codes),
+        _options(job.options),
+        _pytest_inputs(os.path.dirname(os.path.abspath(job.path))),
+    )
+
+
+@cache
+def _pytest_inputs(directory: str) -> str:
+    """The pytest configuration and ``conftest.py`` files the test rules read for the files
+    of `directory` (their state) and the folders they were looked for in: switching
+    ``asyncio_mode`` or adding a conftest changes the findings of files that did not change."""
+    inputs = pytest_config.inputs_for(os.path.join(directory, "_"))
+    return digest(*(path if os.path.isdir(path) else f"{path}:{_stat(path)}" for path in inputs))
+
+
+_canonical_options: dict[int, tuple[object, str]] = {}
+
+
+def _options(options: object) -> str:
+    """:func:`canonical` of rule options, once per object (files of a folder share it)."""
+    known = _canonical_options.get(id(options))
+    if known is None or known[0] is not options:
+        known = _canonical_options[id(options)] = (options, canonical(options))
+    return known[1]
+
+
+def _entry_name(path: str) -> str:
+    """Entries of findings are per path as given (it is in every finding) and file."""
+    return f"{os.path.abspath(path)}\0{path}"
+
+
+def _reused(job: FileJob, entry: Mapping[str, Any], data: bytes | None) -> FileResult | None:
+    """The findings stored in `entry`, with the text the snippets need."""
+    try:
+        diagnostics = [decode(Diagnostic, item) for item in entry["diagnostics"]]
+    except (_DecodeError, TypeError, KeyError):
+        return None
+    text = None
+    if diagnostics:
+        try:
+            source = sources.read(job.path) if data is None else sources.decode(data)
+        except OSError:
+            return None
+        text = source.text if isinstance(source, sources.Source) else None
+    return FileResult(job.path, diagnostics, text)
+
+
+def _cacheable(job: FileJob) -> bool:
+    return bool(job.cache_key) and job.data is None and job.fix is None
+
+
+def check(job: FileJob, store: Store) -> FileResult:
+    """Check one file in a worker and store its findings, keyed by the bytes it read."""
+    if not _cacheable(job):
+        return check_file(job)
+    try:
+        with open(job.path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return check_file(job)
+    key = result_key(job, digest(data))
+    entry = store.read("results", _entry_name(job.path), key)
+    reused = None if entry is None else _reused(job, entry, data)
+    if reused is not None:
+        return reused
+    result = check_file(dataclasses.replace(job, data=data))
+    if result.error is None:
+        found = [encode(diagnostic) for diagnostic in result.diagnostics]
+        store.write("results", _entry_name(job.path), {"key": key, "diagnostics": found})
+    return result

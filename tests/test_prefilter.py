@@ -1,0 +1,219 @@
+"""The pre-filter never changes findings, and it does skip what cannot fire."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+import pytest
+
+from asynclint import index, prefilter
+from asynclint.engine import FileJob, check_file, check_source, selected_rules
+from asynclint.registry import all_rules, default_codes
+from asynclint.rule import Example, Rule
+from asynclint.testing import strip_async
+from tests.conftest import ROOT
+
+Findings = list[tuple[str, int, int, str, str]]
+
+
+def findings(
+    paths: Mapping[str, str], codes: frozenset[str], options: Mapping[str, Mapping[str, Any]]
+) -> list[Findings]:
+    """Each file's findings with and without the pre-filter, against an index of all."""
+    outcomes = []
+    for enabled in (True, False):
+        per_file: Findings = []
+        for path in paths.values():
+            result = check_file(FileJob(path, codes, options, prefilter=enabled))
+            assert result.error is None, result.error
+            per_file += [(d.path, d.line, d.column, d.code, d.message) for d in result.diagnostics]
+        outcomes.append(per_file)
+    return outcomes
+
+
+def variants(example: Example) -> Iterator[dict[str, str]]:
+    """The example as written and, where it parses, with every async and await removed
+    (what the pre-filter sees as sync code)."""
+    files = example.files()
+    yield files
+    try:
+        yield {path: strip_async(text) for path, text in files.items()}
+    except cst.ParserSyntaxError:
+        return
+
+
+def written(root: str, files: Mapping[str, str]) -> dict[str, str]:
+    paths = {}
+    for name, text in files.items():
+        path = os.path.join(root, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+        paths[name] = path
+    return paths
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda rule: rule.code)
+def test_every_example_gives_the_same_findings_with_and_without(rule: type[Rule]) -> None:
+    everything = frozenset(default_codes() | {rule.code})
+    for example in rule.examples:
+        for files in variants(example):
+            with tempfile.TemporaryDirectory() as root:
+                paths = written(root, files)
+                previous = index.active()
+                index.set_active(index.build(paths.values()))
+                try:
+                    for codes in (frozenset({rule.code}), everything):
+                        options = {rule.code: example.options}
+                        filtered, unfiltered = findings(paths, codes, options)
+                        assert filtered == unfiltered, (rule.code, files)
+                finally:
+                    index.set_active(previous)
+
+
+def test_every_fixture_gives_the_same_findings_with_and_without() -> None:
+    paths = {str(p): str(p) for p in sorted((ROOT / "fixtures").rglob("*.py"))}
+    previous = index.active()
+    index.set_active(index.build(paths.values()))
+    try:
+        filtered, unfiltered = findings(paths, frozenset(r.code for r in all_rules()), {})
+    finally:
+        index.set_active(previous)
+    assert filtered == unfiltered
+    assert filtered, "the fixtures have findings"
+
+
+# --- what it skips ----------------------------------------------------------------------
+
+
+def visiting_rules() -> list[type[Rule]]:
+    """The default rules that visit nodes (ASL900 has nothing to visit)."""
+    return [rule for rule in selected_rules(default_codes()) if rule.code != "ASL900"]
+
+
+def codes_left(text: str, path: str = "x.py") -> list[str]:
+    return [rule.code for rule in prefilter.applicable(visiting_rules(), text, path, {})]
+
+
+def sync_rules() -> list[str]:
+    return sorted(rule.code for rule in visiting_rules() if not rule.async_only)
+
+
+def test_a_file_without_async_code_or_links_needs_no_rule() -> None:
+    assert codes_left("import json\n\ndef load(text):\n    return json.loads(text)\n") == []
+
+
+def test_async_code_keeps_every_rule() -> None:
+    text = "async def f():\n    pass\n"
+    assert sorted(codes_left(text)) == sorted(rule.code for rule in visiting_rules())
+
+
+class PrintRule(Rule):
+    """A rule from outside asynclint's rule package (a plugin, a test)."""
+
+    code = "ASL994"
+    name = "print-call"
+    message = "print"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.report(node)
+
+
+def test_a_rule_from_outside_the_rule_package_is_always_kept() -> None:
+    text = "def f():\n    print(1)\n"
+    rules = [*visiting_rules(), PrintRule]
+    assert [rule.code for rule in prefilter.applicable(rules, text, "m.py", {})] == ["ASL994"]
+    assert [rule.code for rule in prefilter.applicable(rules, "x = 1\n", "m.py", {})] == ["ASL994"]
+
+
+def test_a_spelled_knowledge_name_keeps_the_sync_rules() -> None:
+    assert sorted(codes_left("import asyncio\n\ndef f(c):\n    asyncio.ensure_future(c)\n")) == (
+        sync_rules()
+    )
+
+
+def test_importing_asyncio_without_using_anything_known_needs_no_rule() -> None:
+    assert codes_left("import asyncio\n\nx = asyncio.iscoroutinefunction\n") == []
+
+
+def test_a_fixture_named_like_a_loop_keeps_the_sync_rules() -> None:
+    assert sorted(codes_left("def test_x(loop):\n    loop.create_task(coro())\n")) == sync_rules()
+
+
+def test_an_import_inside_a_function_counts() -> None:
+    text = "def f(c):\n    from asyncio import ensure_future\n    ensure_future(c)\n"
+    assert sorted(codes_left(text)) == sync_rules()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    (tmp_path / "store.py").write_text(
+        "import asyncio\n\n\nclass Store:\n    async def save(self):\n        pass\n\n"
+        "    def size(self):\n        return 1\n\n\n"
+        "def spawn(c):\n    return asyncio.create_task(c)\n"
+    )
+    previous = index.active()
+    index.set_active(index.build([str(tmp_path / "store.py")]))
+    yield tmp_path
+    index.set_active(previous)
+
+
+def test_an_async_method_of_an_imported_class_links_only_where_spelled(project: Path) -> None:
+    app = str(project / "app.py")
+    uses_size = "from store import Store\n\ndef f():\n    return Store().size()\n"
+    uses_save = "from store import Store\n\ndef f():\n    Store().save()\n"
+    assert codes_left(uses_size, app) == []
+    assert sorted(codes_left(uses_save, app)) == sync_rules()
+
+
+def test_a_project_helper_returning_a_task_links(project: Path) -> None:
+    text = "from store import spawn\n\ndef f(c):\n    spawn(c)\n"
+    assert sorted(codes_left(text, str(project / "app.py"))) == sync_rules()
+
+
+def test_a_configured_coroutine_glob_links_where_its_last_name_is_spelled(project: Path) -> None:
+    active = index.active()
+    active.configured = type(active.configured)(coroutine_functions=("vendor.*.fetch_all",))
+    spelled = codes_left("from vendor.api import fetch_all\n\nfetch_all()\n")
+    assert sorted(spelled) == sync_rules()
+    assert codes_left("from vendor.api import other\n\nother()\n") == []
+    active.configured = type(active.configured)(coroutine_functions=("vendor.fetch_*",))
+    assert sorted(codes_left("from vendor import other\n\nother()\n")) == sync_rules()
+
+
+def test_unparsable_text_keeps_the_rules() -> None:
+    assert sorted(codes_left("def f(:\n")) == sync_rules()
+
+
+# --- the engine with it -------------------------------------------------------------------
+
+
+def test_a_skipped_file_is_never_parsed_by_libcst(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = cst.parse_module
+
+    def counting(text: str) -> cst.Module:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(cst, "parse_module", counting)
+    assert check_source("import json\n\nprint(json.dumps(1))\n", "x.py") == []
+    assert calls == []
+    check_source("import json\n\nprint(json.dumps(1))\n", "x.py", prefilter=False)
+    assert len(calls) == 1
+
+
+def test_syntax_errors_are_still_reported_without_rules_to_run() -> None:
+    found = check_source("x = (\n", "x.py")
+    assert [(d.code, d.line, d.column) for d in found] == [("ASL900", 1, 5)]
+
+
+def test_what_only_the_parse_guard_refuses_is_still_reported() -> None:
+    text = "x = " + " and ".join(["a"] * 1100) + "\n"
+    found = check_source(text, "x.py")
+    assert [d.code for d in found] == ["ASL900"]
+    assert found[0].message.startswith("too deeply nested for the parser")
