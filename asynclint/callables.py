@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asynclint import walk
 from asynclint.context import Context
 from asynclint.index import FunctionFact
 from asynclint.knowledge.coroutines import ASYNC_METHODS, COROUTINE_FUNCTIONS
@@ -105,7 +106,7 @@ class _YieldFinder(cst.CSTVisitor):
 def _is_generator(node: cst.FunctionDef) -> bool:
     """An ``async def`` with ``yield`` makes an async generator, not a coroutine."""
     finder = _YieldFinder()
-    node.body.visit(finder)
+    walk.visit(node.body, finder)
     return finder.found
 
 

@@ -20,6 +20,27 @@ from asynclint.scope import Scope, ScopeKind
 from asynclint.usage import loaded_names, reads_any_local
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_TRACKED = frozenset(
+    [
+        cst.SimpleStatementLine,
+        cst.FunctionDef,
+        cst.Lambda,
+        cst.ClassDef,
+        *_COMPREHENSIONS,
+        cst.Try,
+        cst.TryStar,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.Finally,
+        cst.Else,
+        cst.With,
+        cst.For,
+        cst.While,
+    ]
+)
+"""The node types the context tracks, looked up by exact type (LibCST's node classes are
+final): most nodes are none of them, and ``isinstance`` against LibCST's abstract base
+classes is slow when asked for every node."""
 
 
 class BlockKind(enum.Enum):
@@ -121,6 +142,8 @@ class Context:
     # -- maintained by the engine --------------------------------------------------------
 
     def enter(self, node: cst.CSTNode) -> None:
+        if type(node) not in _TRACKED:
+            return
         if isinstance(node, cst.SimpleStatementLine):
             self.statements.append(node)
         elif isinstance(node, (cst.FunctionDef, cst.Lambda)):
@@ -139,6 +162,8 @@ class Context:
                 self.blocks.append(Block(block, node))
 
     def leave(self, node: cst.CSTNode) -> None:
+        if type(node) not in _TRACKED:
+            return
         if isinstance(node, cst.SimpleStatementLine):
             self.statements.pop()
         elif isinstance(node, (cst.FunctionDef, cst.Lambda)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asynclint import walk
 from asynclint.scope import _target_names
 
 _INTROSPECTION = frozenset(["locals", "vars", "eval", "exec"])
@@ -72,7 +73,7 @@ class _Loads(cst.CSTVisitor):
 def loaded_names(node: cst.FunctionDef | cst.Lambda) -> frozenset[str]:
     """Every name read in the body of `node`, nested functions included."""
     visitor = _Loads()
-    node.body.visit(visitor)
+    walk.visit(node.body, visitor)
     return frozenset(visitor.loads)
 
 

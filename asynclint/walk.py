@@ -157,3 +157,12 @@ class Walker:
         for handler in self._leaves.get(kind, ()):
             handler(node)
         self._leave(node)
+
+
+def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """``node.visit(visitor)`` for a visitor that only reads (its ``visit_*`` methods may
+    return False to skip children), without LibCST rebuilding every node it passes."""
+    if visitor.on_visit(node):
+        for child in children(node):
+            visit(child, visitor)
+    visitor.on_leave(node)

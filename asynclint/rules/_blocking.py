@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from asynclint import walk
 from asynclint.context import Context
 from asynclint.knowledge.blocking import (
     ATTRIBUTE_TYPES,
@@ -367,7 +368,7 @@ class _Blocks(cst.CSTVisitor):
 
 def _previous_statements(node: cst.CSTNode) -> dict[int, cst.BaseStatement]:
     blocks = _Blocks()
-    node.visit(blocks)
+    walk.visit(node, blocks)
     return blocks.previous
 
 
@@ -392,7 +393,7 @@ class _MethodCalls(cst.CSTVisitor):
 def _receivers_of(node: cst.CSTNode, methods: frozenset[str]) -> frozenset[str]:
     """Names on which one of `methods` is called anywhere in `node`."""
     calls = _MethodCalls(methods)
-    node.visit(calls)
+    walk.visit(node, calls)
     return frozenset(calls.receivers)
 
 

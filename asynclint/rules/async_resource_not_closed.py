@@ -14,6 +14,7 @@ from typing import Any
 
 import libcst as cst
 
+from asynclint import walk
 from asynclint.context import Context
 from asynclint.knowledge.resources import (
     CONSTRUCTORS,
@@ -576,7 +577,7 @@ class Uses(cst.CSTVisitor):
     @classmethod
     def of(cls, function: cst.FunctionDef, subject: Subject) -> Uses:
         uses = cls(subject)
-        function.body.visit(uses)
+        walk.visit(function.body, uses)
         return uses
 
     def kinds(self) -> set[Use]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import libcst as cst
 
+from asynclint import walk
 from asynclint.context import Context
 from asynclint.diagnostic import Applicability
 from asynclint.knowledge.testing import (
@@ -710,5 +711,5 @@ class _SuperCall(cst.CSTVisitor):
 
 def _calls_super(node: cst.FunctionDef) -> bool:
     visitor = _SuperCall()
-    node.body.visit(visitor)
+    walk.visit(node.body, visitor)
     return visitor.found

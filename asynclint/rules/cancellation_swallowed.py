@@ -8,6 +8,7 @@ from typing import Any
 
 import libcst as cst
 
+from asynclint import walk
 from asynclint.context import Context
 from asynclint.diagnostic import Applicability
 from asynclint.knowledge.asyncio_api import TASK_GROUP
@@ -1066,7 +1067,7 @@ class CancellationSwallowed(Rule):
             return False
         if self._runners is None:
             spawns = _Spawns(self._is_spawner)
-            self.context.module.visit(spawns)
+            walk.visit(self.context.module, spawns)
             self._runners = spawns.runners()
         owner = function.class_node.name.value if function.class_node is not None else None
         return (owner, function.name) in self._runners

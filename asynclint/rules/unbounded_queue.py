@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from asynclint import walk
 from asynclint.context import Context
 from asynclint.rule import Invalid, Rule, Valid
 from asynclint.rules.unawaited_coroutine import callee_spelling
@@ -389,9 +390,9 @@ class UnboundedQueue(Rule):
         finder = _Puts(self.context, queue, receiver, scope)
         if isinstance(root, cst.Module):
             for statement in root.body:
-                statement.visit(finder)
+                walk.visit(statement, finder)
         else:
-            root.visit(finder)
+            walk.visit(root, finder)
         return finder.found
 
     def _passed_on(self, root: cst.CSTNode, queue: str) -> _Producer | None:
