@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asynclint import fixer, suppress
 from asynclint import source as sources
@@ -121,7 +120,7 @@ def analyse(
     module.visit(_Dispatcher(context, instances))
     if not reports:
         return []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = context.positions
     diagnostics = []
     for report in _most_specific(reports):
         where = positions[report.node]
