@@ -27,8 +27,13 @@ from asynclint.fixer import FixRequest
 from asynclint.project import InterpreterError
 from asynclint.registry import UnknownSelector, all_rules, get_rule
 from asynclint.render import DEFAULT_FORMAT, FORMATS
+from asynclint.render.styling import emit, errors
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+OUT_OF_BAND_ERRORS = frozenset({"json", "sarif"})
+"""Formats whose output has no room for the paths that could not be checked (json) or
+where a terminal never sees them (sarif, written for a code-scanning upload): those paths
+are also reported on stderr, one ``error: ...`` line each."""
 
 
 def _selectors(values: Sequence[str]) -> tuple[str, ...]:
@@ -151,17 +156,18 @@ def check(
         sys.exit(_fixes_only(results, list(found.errors), fixed, diff, quiet, output_file))
     result = _collect(results, list(found.errors))
     rules = {rule.code: rule for rule in all_rules() if rule.code in enabled}
-    text = FORMATS[output_format](
-        result, rules, color=_use_color(output_file), statistics=statistics
-    )
-    if quiet and output_format in ("text", "concise") and not statistics:
+    color = _use_color(output_file)
+    text = FORMATS[output_format](result, rules, color=color, statistics=statistics)
+    if output_format in OUT_OF_BAND_ERRORS:
+        click.echo(emit(errors(result.errors), color=False), nl=False, err=True)
+    if quiet and output_format in ("text", "concise"):
         text = _without_summary(text)
     elif fixed and output_format in ("text", "concise"):
         text = _with_fix_summary(text, fixed, len(result.diagnostics))
     elif fixed and not quiet:
         click.echo(f"Fixed {_problems(fixed)}.", err=True)
     stdin_fixed = request is not None and any(job.data is not None for job in file_jobs)
-    _write(text, output_file, err=stdin_fixed)
+    _write(text, output_file, err=stdin_fixed, color=color)
     internal = any(r.internal for r in results)
     if internal or found.errors or any(r.error for r in results):
         sys.exit(EXIT_ERROR)
@@ -254,10 +260,13 @@ def _without_summary(text: str) -> str:
     return "\n".join(body) + "\n" if body else ""
 
 
-def _write(text: str, output_file: str | None, err: bool = False) -> None:
-    """To `output_file`, else stdout (stderr when stdout carries a fixed source)."""
+def _write(text: str, output_file: str | None, err: bool = False, color: bool = False) -> None:
+    """To `output_file`, else stdout (stderr when stdout carries a fixed source).
+
+    `color` keeps the styling that click would otherwise strip off a pipe (``FORCE_COLOR``).
+    """
     if output_file is None:
-        click.echo(text, nl=False, err=err)
+        click.echo(text, nl=False, err=err, color=True if color else None)
         return
     Path(output_file).write_text(text, encoding="utf-8")
 
@@ -346,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="asynclint", standalone_mode=False)
     except click.ClickException as error:
-        error.show()
+        click.echo(f"asynclint: error: {error.format_message()}", err=True)
         sys.exit(EXIT_ERROR)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

@@ -8,10 +8,13 @@ methods ran, so rules never re-derive "am I in an ``async def``?" (a nested ``de
 from __future__ import annotations
 
 import enum
+import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from asynclint import index
 from asynclint.index import module_name
@@ -138,6 +141,13 @@ class Context:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    @functools.cached_property
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        """Every node's position: costly (about 3x a parse), so computed once per file, for
+        the engine and every rule, and only when one of them asks (most files report
+        nothing)."""
+        return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
 
     # -- maintained by the engine --------------------------------------------------------
 

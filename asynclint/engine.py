@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asynclint import fixer, prefilter, suppress
 from asynclint import source as sources
@@ -114,7 +113,7 @@ def analyse(
     _visit(module, context, instances)
     if not reports:
         return []
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions = context.positions
     diagnostics = []
     for report in _most_specific(reports):
         where = positions[report.node]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -29,20 +29,25 @@ def _cache_outside_the_repository(
 
 @pytest.fixture
 def run_cli(tmp_path: Path) -> RunCli:
-    """`run_cli("check", "x.py", cwd=..., input=...)`: the CLI as a user runs it."""
+    """`run_cli("check", "x.py", cwd=..., input=..., env=...)`: the CLI as a user runs it
+    (`env` adds variables to an environment without ``FORCE_COLOR`` and ``NO_COLOR``)."""
 
     def run(
-        *args: str, cwd: Path | None = None, input: str | bytes | None = None
+        *args: str,
+        cwd: Path | None = None,
+        input: str | bytes | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-        env["PYTHONIOENCODING"] = "utf-8"
+        environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+        environment["PYTHONIOENCODING"] = "utf-8"
+        environment.update(env or {})
         raw = input.encode() if isinstance(input, str) else input
         done = subprocess.run(
             [sys.executable, "-m", "asynclint", *args],
             cwd=cwd or tmp_path,
             input=raw,
             capture_output=True,
-            env=env,
+            env=environment,
             timeout=120,
         )
         return subprocess.CompletedProcess(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -645,3 +646,9 @@ def test_relative() -> None:
     assert config.relative("/project/a/../b.py") == "b.py"
     assert config.relative("/project-x/a.py") is None
     assert Config(path=None, root=Path("/")).relative("/a/b.py") == "a/b.py"
+
+
+def test_the_reference_documents_every_key_and_no_other() -> None:
+    reference = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+    documented = re.findall(r"^\| `([a-z-]+)(?:\.<rule>)?` \|", reference.read_text(), re.M)
+    assert sorted(documented) == sorted(config_module._KEYS)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asynclint import engine
 from asynclint import source as sources
@@ -82,6 +83,37 @@ def test_module_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cst, "parse_module", counting)
     check_source(f"import asyncio\nasync def f(coro):\n    {CALL}\n", "x.py")
     assert len(calls) == 1
+
+
+SHARED_STATE = """\
+import asyncio
+
+class Client:
+    async def get(self, key):
+        if key not in self._cache:
+            value = await self.fetch(key)
+            self._cache[key] = value
+        return self._cache[key]
+
+    async def go(self, coro):
+        asyncio.create_task(coro)
+"""
+
+
+def test_positions_are_computed_once_per_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine and a rule that needs a line during the pass (ASL401) share them."""
+    resolved = []
+    real = MetadataWrapper.resolve
+
+    def counting(self: MetadataWrapper, provider: type[PositionProvider]) -> object:
+        resolved.append(provider)
+        return real(self, provider)
+
+    monkeypatch.setattr(MetadataWrapper, "resolve", counting)
+    found = check_source(SHARED_STATE, "x.py")
+    assert [(d.line, d.code) for d in found] == [(7, "ASL401"), (11, "ASL102")]
+    assert "checked on line 5 but written here after the `await` on line 6" in found[0].message
+    assert resolved == [PositionProvider]
 
 
 TEARDOWN = """\

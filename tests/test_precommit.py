@@ -27,6 +27,18 @@ def _run(args: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess[
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
 
 
+def test_hook_definition() -> None:
+    yaml = pytest.importorskip("yaml")
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook = next(hook for hook in hooks if hook["id"] == "asynclint")
+    assert {key: hook[key] for key in ("entry", "language", "types_or", "require_serial")} == {
+        "entry": "asynclint check",
+        "language": "python",
+        "types_or": ["python", "pyi"],
+        "require_serial": False,
+    }
+
+
 def test_hook_fails_on_a_dangling_task_and_passes_on_clean_code(tmp_path: Path) -> None:
     home = tmp_path / "pre-commit-home"
     repo = tmp_path / "user-repo"

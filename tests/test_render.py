@@ -131,6 +131,19 @@ def test_text_prints_errors_first_and_does_not_claim_success() -> None:
     )
 
 
+def test_text_keeps_the_lines_of_a_verbose_traceback() -> None:
+    """``--verbose`` puts a worker's traceback in its error; it stays readable, still
+    without raw control characters."""
+    traceback = "x.py: internal error: Traceback (most recent call last):\n  boom\x1b\nValueError\n"
+    assert render("text", run(errors=[traceback])) == (
+        "error: x.py: internal error: Traceback (most recent call last):\n"
+        "  boom\u241b\n"
+        "ValueError\n"
+        "\n"
+        "Found 0 problems.\n"
+    )
+
+
 def test_text_singular_summary_without_fixable_part() -> None:
     result = run(diag(1, 1, 1, 2, fix=UNSAFE_FIX), sources={"pkg/app.py": "x\n"})
     assert render("text", result).splitlines()[0] == "pkg/app.py:1:1: ASL999 fake finding"
@@ -304,11 +317,11 @@ def test_json_keeps_unicode_readable() -> None:
 def test_github_workflow_commands() -> None:
     assert render("github", MIXED) == (
         "::error file=pkg/app.py,line=2,col=5,endLine=2,endColumn=10,"
-        "title=ASL999 (fake-rule)::`bad()` is bad\n"
+        "title=ASL999::`bad()` is bad\n"
         "::error file=pkg/app.py,line=3,col=5,endLine=3,endColumn=10,"
-        "title=ASL102 (dangling-task)::task dropped\n"
+        "title=ASL102::task dropped\n"
         # Columns only for one-line spans: GitHub annotations take no others.
-        "::error file=pkg/app.py,line=4,endLine=5,title=ASL102 (dangling-task)::task dropped\n"
+        "::error file=pkg/app.py,line=4,endLine=5,title=ASL102::task dropped\n"
     )
 
 
@@ -320,7 +333,7 @@ def test_github_escapes_data_and_properties() -> None:
     assert render("github", result) == (
         "::error title=asynclint::x.py: line1%0Aline2\n"
         "::error file=a%2Cb%3Ac%25d.py,line=1,col=1,endLine=1,endColumn=2,"
-        "title=ASL999 (fake-rule)::100%25 bad:%0D%0Asee, here\n"
+        "title=ASL999::100%25 bad:%0D%0Asee, here\n"
     )
 
 

@@ -36,7 +36,7 @@ def _annotation(diagnostic: Diagnostic) -> str:
         "col": str(diagnostic.column) if one_line else None,
         "endLine": str(diagnostic.end_line),
         "endColumn": str(diagnostic.end_column) if one_line else None,
-        "title": f"{diagnostic.code} ({diagnostic.name})",
+        "title": diagnostic.code,
     }
     return _command(properties, diagnostic.message)
 

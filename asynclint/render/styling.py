@@ -39,9 +39,18 @@ def header(diagnostic: Diagnostic) -> Text:
     return line
 
 
-def errors(lines: Sequence[str]) -> list[Text]:
-    """One ``error: ...`` line per path that could not be checked."""
-    return [Text.assemble(("error:", ERROR), " " + printable_text(line)) for line in lines]
+def errors(messages: Sequence[str]) -> list[Text]:
+    """One ``error: ...`` line per path that could not be checked.
+
+    A message of several lines (an internal error's traceback under ``--verbose``) keeps
+    its line breaks, so the traceback stays readable; each line is still made printable.
+    """
+    lines: list[Text] = []
+    for message in messages:
+        first, *rest = message.rstrip("\n").split("\n")
+        lines.append(Text.assemble(("error:", ERROR), " " + printable_text(first)))
+        lines += [Text(printable_text(line)) for line in rest]
+    return lines
 
 
 def emit(lines: Sequence[Text], *, color: bool) -> str:

@@ -7,12 +7,10 @@ of a node, for messages that point at a second place ("the `await` on line 12").
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import TypeGuard
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from asynclint.context import Context
 
@@ -59,16 +57,6 @@ def _keyword(node: cst.CSTNode) -> str:
     return "with" if isinstance(node, cst.With) else "for"
 
 
-_POSITIONS: weakref.WeakKeyDictionary[Context, Mapping[cst.CSTNode, CodeRange]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def line_of(context: Context, node: cst.CSTNode) -> int:
-    """The 1-based line where `node` starts. Positions are computed once per file, and only
-    for files with a finding: the engine's own positions do not exist until the pass ends."""
-    positions = _POSITIONS.get(context)
-    if positions is None:
-        wrapper = MetadataWrapper(context.module, unsafe_skip_copy=True)
-        positions = _POSITIONS[context] = wrapper.resolve(PositionProvider)
-    return positions[node].start.line
+    """The 1-based line where `node` starts (the file's positions, shared with the engine)."""
+    return context.positions[node].start.line

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from asynclint import index
 from asynclint.engine import source_lines
@@ -440,7 +441,7 @@ class LockOrderInversion(Rule):
             if found is not None and found[1] not in reported.get(found[0], []):
                 reported.setdefault(found[0], []).append(found[1])
         if reported:
-            self._pending = _nodes_at(node, reported)
+            self._pending = _nodes_at(node, self.context.positions, reported)
 
     def _finding(
         self, graph: _Graph, module: str, nesting: _Nesting, here: list[_Nesting]
@@ -488,12 +489,15 @@ class LockOrderInversion(Rule):
             self.report(node, message)
 
 
-def _nodes_at(module: cst.Module, sites: dict[_Site, list[str]]) -> dict[int, list[str]]:
+def _nodes_at(
+    module: cst.Module,
+    positions: Mapping[cst.CSTNode, CodeRange],
+    sites: dict[_Site, list[str]],
+) -> dict[int, list[str]]:
     """The messages by node (``id``): the acquiring ``async with`` item or ``await`` at
     each site's line and ``ast`` column (UTF-8 bytes)."""
     lines = source_lines(module.code)
     wanted = {(site.line, site.column): messages for site, messages in sites.items()}
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     found: dict[int, list[str]] = {}
     for node, where in positions.items():
         if not isinstance(node, (cst.Await, cst.BaseExpression)):
