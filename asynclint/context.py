@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from asynclint import index
 from asynclint.index import module_name
+from asynclint.positions import positions as positions_of
 from asynclint.resolve import Resolver
 from asynclint.scope import Scope, ScopeKind
 from asynclint.usage import loaded_names, reads_any_local
@@ -144,10 +145,10 @@ class Context:
 
     @functools.cached_property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        """Every node's position: costly (about 3x a parse), so computed once per file, for
-        the engine and every rule, and only when one of them asks (most files report
-        nothing)."""
-        return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        """Every node's position: it costs about half a parse, so it is computed once per
+        file, for the engine and every rule, and only when one of them asks (most files
+        report nothing)."""
+        return positions_of(self.module)
 
     # -- maintained by the engine --------------------------------------------------------
 

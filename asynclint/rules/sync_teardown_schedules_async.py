@@ -745,10 +745,11 @@ class SyncTeardownSchedulesAsync(Rule):
             self._check_assignment(node.target, node.value)
 
     def _check_assignment(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
-            name = target.value
-            if name == "_" or (self.context.is_local(name) and not self.context.is_used(name)):
-                self._check_dropped(value)
+        if not isinstance(target, cst.Name) or self._current() is None:
+            return
+        name = target.value
+        if name == "_" or (self.context.is_local(name) and not self.context.is_used(name)):
+            self._check_dropped(value)
 
     def _check_dropped(self, value: cst.BaseExpression) -> None:
         teardown = self._current()
