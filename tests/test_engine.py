@@ -6,9 +6,8 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, PositionProvider
 
-from asynclint import engine
+from asynclint import context, engine, positions
 from asynclint import source as sources
 from asynclint.engine import FileJob, check_file, check_source
 from asynclint.walk import Walker
@@ -102,18 +101,18 @@ class Client:
 
 def test_positions_are_computed_once_per_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine and a rule that needs a line during the pass (ASL401) share them."""
-    resolved = []
-    real = MetadataWrapper.resolve
+    computed = []
+    real = positions.positions
 
-    def counting(self: MetadataWrapper, provider: type[PositionProvider]) -> object:
-        resolved.append(provider)
-        return real(self, provider)
+    def counting(module: cst.Module) -> positions.Positions:
+        computed.append(module)
+        return real(module)
 
-    monkeypatch.setattr(MetadataWrapper, "resolve", counting)
+    monkeypatch.setattr(context, "positions_of", counting)
     found = check_source(SHARED_STATE, "x.py")
     assert [(d.line, d.code) for d in found] == [(7, "ASL401"), (11, "ASL102")]
     assert "checked on line 5 but written here after the `await` on line 6" in found[0].message
-    assert resolved == [PositionProvider]
+    assert len(computed) == 1
 
 
 TEARDOWN = """\
