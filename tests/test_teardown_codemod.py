@@ -360,7 +360,7 @@ def test_one_bug_is_one_finding_from_the_most_specific_rule_selected(
             class TestShapes:
                 # the teardown
                 @pytest_asyncio.fixture(autouse=True)
-                async def _async_teardown(self) -> None:
+                async def _async_teardown(self):
                     '''Close both.'''
                     yield
 

@@ -125,7 +125,8 @@ def autouse_fixture(
 ) -> cst.FunctionDef:
     """``def teardown_method(self, method)`` → an async autouse fixture named `name` whose
     body yields to the test first; `receiver` is the method's ``self`` (None for a module
-    function). A docstring stays first."""
+    function). A docstring stays first; a return annotation goes (``-> None`` would be
+    wrong on an async generator)."""
     body = _body(function, _AwaitDropped(awaited, None))
     statements: Sequence[cst.BaseStatement] = body.body
     docstring = 1 if function.get_docstring(clean=False) is not None else 0
@@ -138,5 +139,6 @@ def autouse_fixture(
         asynchronous=cst.Asynchronous(),
         name=cst.Name(name),
         params=cst.Parameters(params),
+        returns=None,
         body=body.with_changes(body=[*statements[:docstring], yielding, *statements[docstring:]]),
     )
