@@ -554,7 +554,11 @@ class Session:
     def keys(self, project: index.ProjectIndex) -> dict[str, str]:
         """For each indexed path, the part of its findings' key that is not the file's own."""
         facts = digest(*(f"{p}:{e.facts_key}" for p, e in sorted(self.indexed.items())))
-        settings = {k: v for k, v in vars(project).items() if k not in ("modules", "_missing")}
+        settings = {
+            key: value
+            for key, value in vars(project).items()
+            if key != "modules" and not key.startswith("_")  # what it found, not settings
+        }
         recorded = self.store.environment()
         self.environment = recorded.current(project.search_path)
         self._changed = self.environment is not recorded

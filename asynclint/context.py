@@ -84,9 +84,10 @@ class Function:
 class Context:
     """Mutable traversal state for one file, shared by all rules of the pass."""
 
-    def __init__(self, path: str, module: cst.Module) -> None:
+    def __init__(self, path: str, module: cst.Module, text: str | None = None) -> None:
         self.path = path
         self.module = module
+        self._text = text
         self.resolver = Resolver(
             module_name(path), os.path.basename(path) == "__init__.py", index.active()
         )
@@ -142,6 +143,13 @@ class Context:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    @property
+    def text(self) -> str:
+        """The module's source (what the engine read; regenerated when not given)."""
+        if self._text is None:
+            self._text = self.module.code
+        return self._text
 
     @functools.cached_property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:

@@ -105,9 +105,11 @@ def analyse(
     rules: Sequence[type[Rule]],
     options: Mapping[str, Mapping[str, Any]],
     lines: Sequence[str],
+    text: str | None = None,
 ) -> list[Diagnostic]:
-    """Run `rules` over a parsed module; suppressed findings are dropped."""
-    context = Context(path, module)
+    """Run `rules` over a parsed module (whose source is `text` when known); suppressed
+    findings are dropped."""
+    context = Context(path, module, text)
     reports: list[Report] = []
     instances = [rule(context, options.get(rule.code, {}), reports) for rule in rules]
     _visit(module, context, instances)
@@ -214,7 +216,7 @@ def _check_file(job: FileJob) -> FileResult:
         # Trees the parse guard admits can be thousands of levels deep: visit them on a
         # thread with a large stack, like the parse itself.
         diagnostics = sources.run_deep(
-            analyse, module, job.path, rules, job.options, source_lines(text)
+            analyse, module, job.path, rules, job.options, source_lines(text), text
         )
     except RecursionError:
         return _failed(job, sources.SourceError("too deeply nested to analyse", 1, 1), text)
@@ -234,7 +236,7 @@ def _fix(
     (on the deep-stack thread, like the first analysis)."""
 
     def lint(module: cst.Module, text: str) -> list[Diagnostic]:
-        return analyse(module, job.path, rules, job.options, source_lines(text))
+        return analyse(module, job.path, rules, job.options, source_lines(text), text)
 
     verifier = fixer.Verifier(source.text, job.path, source.encoding)
     fixed = sources.run_deep(

@@ -331,20 +331,45 @@ def _self_attributes(
     return {k: v for k, v in found.items() if k not in conflicting}
 
 
-def _find_source(module: str, search_path: Sequence[str]) -> tuple[str, str] | None:
-    """The search path entry and file defining `module`, stubs first; never imports."""
-    relative = module.replace(".", os.sep)
-    for directory in search_path:
-        for candidate in (
-            f"{relative}.pyi",
-            f"{relative}.py",
-            os.path.join(relative, "__init__.pyi"),
-            os.path.join(relative, "__init__.py"),
-        ):
-            path = os.path.join(directory, candidate)
-            if os.path.isfile(path):
-                return directory, path
-    return None
+class _Folders:
+    """The names in folders of the search path, each folder listed once: a lookup asks
+    every entry of the search path for every module name, and a check of a project of
+    loose scripts has hundreds of entries (one per folder of scripts)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, frozenset[str]] = {}
+
+    def names(self, folder: str) -> frozenset[str]:
+        found = self._names.get(folder)
+        if found is None:
+            try:
+                found = frozenset(os.listdir(folder))
+            except OSError:
+                found = frozenset()
+            self._names[folder] = found
+        return found
+
+    def find_source(self, module: str, search_path: Sequence[str]) -> tuple[str, str] | None:
+        """The search path entry and file defining `module`, stubs first; never imports."""
+        *packages, last = module.split(".")
+        for directory in search_path:
+            folder = os.path.join(directory, *packages)
+            names = self.names(folder)
+            if not names:
+                continue
+            candidates = [os.path.join(folder, f"{last}.pyi"), os.path.join(folder, f"{last}.py")]
+            if last in names:
+                package = os.path.join(folder, last)
+                candidates += [
+                    os.path.join(package, "__init__.pyi"),
+                    os.path.join(package, "__init__.py"),
+                ]
+            for path in candidates:
+                if os.path.basename(path) in self.names(os.path.dirname(path)) and os.path.isfile(
+                    path
+                ):
+                    return directory, path
+        return None
 
 
 def installed_search_path() -> list[str]:
@@ -372,6 +397,7 @@ class ProjectIndex:
         """Entries of `search_path` that hold the project's own modules."""
         self.configured = configured
         self._missing: set[str] = set()
+        self._folders = _Folders()
 
     def call_kind(self, fact: FunctionFact | None) -> bool | None:
         """Whether calling the function returns a coroutine; None when unknown."""
@@ -384,7 +410,7 @@ class ProjectIndex:
         found = self.modules.get(name)
         if found is not None or name in self._missing or not self.search_path:
             return found
-        where = _find_source(name, self.search_path)
+        where = self._folders.find_source(name, self.search_path)
         found = None if where is None else facts_for(where[1], name=name)
         if where is None or found is None:
             self._missing.add(name)

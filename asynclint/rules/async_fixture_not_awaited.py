@@ -678,7 +678,7 @@ class AsyncFixtureNotAwaited(Rule):
     def _find_support(self) -> _Support:
         config = config_for(self.context.path)
         conftests = conftests_for(self.context.path)
-        own = plugin_use(self.context.module.code)
+        own = plugin_use(self.context.text)
         if config is None or conftests is None or own is None:
             return _UNDECIDED
         for option, value in AUTO_MODES.items():

@@ -971,7 +971,7 @@ class SyncTeardownSchedulesAsync(Rule):
         None when one of them cannot be read."""
         path = self.context.path
         config, conftests = config_for(path), conftests_for(path)
-        own = plugin_use(self.context.module.code)
+        own = plugin_use(self.context.text)
         if config is None or conftests is None or own is None:
             return None
         uses = (*conftests, own)
