@@ -130,8 +130,8 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     is_package = os.path.basename(path) == "__init__.py"
     spawners: list[tuple[str | None, str, str]] = []
     """(class or None, function, callee as written) for functions returning a call."""
-    decorators: list[tuple[ast.FunctionDef, list[ast.AST], list[ast.AST]]] = []
-    """Module functions that may be decorators: (def, own statements, nested defs)."""
+    decorators: list[tuple[ast.FunctionDef, str, list[ast.AST]]] = []
+    """Module functions that may be decorators: (def, the name it returns, nested defs)."""
     for node in top_level(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             nested: list[ast.AST] = []
@@ -139,7 +139,8 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
             facts.functions[node.name], spawner = _function_fact(node, statements)
             spawners += [(None, node.name, spawner)] if spawner else []
             if isinstance(node, ast.FunctionDef) and not node.decorator_list:
-                decorators.append((node, statements, nested))
+                result = _returned_name(statements)
+                decorators += [(node, result, nested)] if result else []
         elif isinstance(node, ast.ClassDef):
             facts.classes[node.name], returned = _class_fact(node)
             spawners += [(node.name, method, callee) for method, callee in returned.items()]
@@ -154,11 +155,11 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
                     facts.imports[alias.asname or alias.name] = f"{source_module}.{alias.name}"
     for table in (facts.functions, *(cls.methods for cls in facts.classes.values())):
         table.update((k, _qualified(v, facts)) for k, v in table.items())
-    for node, statements, nested in decorators:
+    for node, result, nested in decorators:
         facts.functions[node.name] = dataclasses.replace(
             facts.functions[node.name],
-            as_decorator=_decorator_effect(node, statements, nested, facts),
-            as_factory=_factory_effect(statements, nested, facts),
+            as_decorator=_decorator_effect(node, result, nested, facts),
+            as_factory=_factory_effect(result, nested, facts),
         )
     for cls in facts.classes.values():
         cls.bases = tuple(qualify(base, facts) for base in cls.bases)
@@ -329,13 +330,11 @@ def _qualified(fact: FunctionFact, facts: ModuleFacts) -> FunctionFact:
 
 
 def _decorator_effect(
-    node: ast.FunctionDef, statements: list[ast.AST], nested: list[ast.AST], facts: ModuleFacts
+    node: ast.FunctionDef, returned: str | None, nested: list[ast.AST], facts: ModuleFacts
 ) -> Effect | None:
-    """What ``@node`` does, from what it returns: the function it is given, or a wrapper
-    defined in its body (:func:`_wrapper_effect`). `statements` and `nested` are the def's
-    own statements and nested definitions (:func:`_own_statements`)."""
+    """What ``@node`` does, from the name every ``return`` of it returns: the function it
+    is given, or a wrapper among its `nested` definitions (:func:`_wrapper_effect`)."""
     params = [*node.args.posonlyargs, *node.args.args]
-    returned = _returned_name(statements)
     if not params or returned is None:
         return None
     wrapped = params[0].arg
@@ -344,21 +343,16 @@ def _decorator_effect(
     return _agreed(_wrapper_effect(d, wrapped, facts) for d in _defs_named(nested, returned))
 
 
-def _factory_effect(
-    statements: list[ast.AST], nested: list[ast.AST], facts: ModuleFacts
-) -> Effect | None:
-    """What ``@node(...)`` does: `node` returns a decorator defined in its body."""
-    returned = _returned_name(statements)
-    if returned is None:
-        return None
+def _factory_effect(returned: str, nested: list[ast.AST], facts: ModuleFacts) -> Effect | None:
+    """What ``@node(...)`` does: `node` returns `returned`, a decorator among its `nested`
+    definitions."""
     effects = []
     for decorator in _defs_named(nested, returned):
         if not isinstance(decorator, ast.FunctionDef) or decorator.decorator_list:
             return None
         inner: list[ast.AST] = []
-        effects.append(
-            _decorator_effect(decorator, _own_statements(decorator.body, inner), inner, facts)
-        )
+        statements = _own_statements(decorator.body, inner)
+        effects.append(_decorator_effect(decorator, _returned_name(statements), inner, facts))
     return _agreed(effects)
 
 

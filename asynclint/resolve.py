@@ -127,12 +127,10 @@ class Resolver:
 
     def annotation_type(self, annotation: cst.BaseExpression, scope: Scope) -> str | None:
         """The type an annotation names; ``Optional[T]`` and ``T | None`` count as T."""
-        if isinstance(annotation, cst.SimpleString):
-            try:
-                annotation = cst.parse_expression(annotation.evaluated_value)  # type: ignore[arg-type]
-            except (cst.ParserSyntaxError, TypeError):
-                return None
-        members = list(_union_members(annotation, self, scope))
+        parsed = _unquoted(annotation)
+        if parsed is None:
+            return None
+        members = list(_union_members(parsed, self, scope))
         return _agree(
             self.known_type(self.qualname(member, scope))
             for member in members
@@ -145,12 +143,9 @@ class Resolver:
         bindings = scope.lookup(expr.value) if isinstance(expr, cst.Name) else None
         if not bindings or len(bindings) != 1 or bindings[0].annotation is None:
             return None
-        annotation, where = bindings[0].annotation, bindings[0].scope
-        if isinstance(annotation, cst.SimpleString):
-            try:
-                annotation = cst.parse_expression(annotation.evaluated_value)  # type: ignore[arg-type]
-            except (cst.ParserSyntaxError, TypeError):
-                return None
+        annotation, where = _unquoted(bindings[0].annotation), bindings[0].scope
+        if annotation is None:
+            return None
         members = [m for m in _union_members(annotation, self, where) if not _is_none(m)]
         types = [self.known_type(self.qualname(member, where)) for member in members]
         return None if len(types) < 2 or None in types else [t for t in types if t is not None]
@@ -158,14 +153,10 @@ class Resolver:
     def annotation_origin(self, annotation: cst.BaseExpression, scope: Scope) -> str | None:
         """The qualified name of the class an annotation names, or of its origin when it is
         subscripted (``Coroutine[None, None, int]`` → ``typing.Coroutine``)."""
-        if isinstance(annotation, cst.SimpleString):
-            try:
-                annotation = cst.parse_expression(annotation.evaluated_value)  # type: ignore[arg-type]
-            except (cst.ParserSyntaxError, TypeError):
-                return None
-        if isinstance(annotation, cst.Subscript):
-            annotation = annotation.value
-        return self.qualname(annotation, scope)
+        parsed = _unquoted(annotation)
+        if isinstance(parsed, cst.Subscript):
+            parsed = parsed.value
+        return None if parsed is None else self.qualname(parsed, scope)
 
     def _binding_type(self, binding: Binding, depth: int) -> str | None:
         if binding.annotation is not None:
@@ -310,6 +301,16 @@ def _agree(results: Iterator[str | None] | Sequence[str | None]) -> str | None:
         return None
     only = seen.pop()
     return only
+
+
+def _unquoted(annotation: cst.BaseExpression) -> cst.BaseExpression | None:
+    """A quoted annotation (``"Store"``) parsed; None when it does not parse."""
+    if not isinstance(annotation, cst.SimpleString):
+        return annotation
+    try:
+        return cst.parse_expression(annotation.evaluated_value)  # type: ignore[arg-type]
+    except (cst.ParserSyntaxError, TypeError):
+        return None
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:
