@@ -259,6 +259,7 @@ def test_decorators_record_whether_they_are_called(tmp_path: Path) -> None:
     assert facts.classes["Service"].methods["fetch"].decorators == (
         "deco.retry()",
         "deco.retry",
+        "functools.lru_cache()",
         "?",
         "?",
     )

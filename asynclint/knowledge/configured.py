@@ -3,8 +3,8 @@
 `extra-coroutine-functions`, `transparent-decorators` and `sync-decorators` are
 qualified-name globs (``mylib.*.fetch_*``): they answer questions the code cannot, such as a
 function generated at import time or a decorator that wraps an `async def` in a sync
-function. Decorators in :data:`~asynclint.knowledge.coroutines.TRANSPARENT_DECORATORS` are
-known without configuration.
+function. Decorators in :data:`~asynclint.knowledge.coroutines.TRANSPARENT_DECORATORS` and
+:data:`~asynclint.knowledge.coroutines.CACHING_DECORATORS` are known without configuration.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from asynclint.knowledge.coroutines import TRANSPARENT_DECORATORS, Effect
+from asynclint.knowledge.coroutines import CACHING_DECORATORS, TRANSPARENT_DECORATORS, Effect
 
 
 @functools.cache
@@ -46,7 +46,9 @@ class Configured:
         bundled knowledge; None when neither says."""
         if _matches(self.sync_decorators, decorator):
             return "sync"
-        if decorator in TRANSPARENT_DECORATORS or _matches(self.transparent_decorators, decorator):
+        if decorator in TRANSPARENT_DECORATORS or decorator in CACHING_DECORATORS:
+            return "same"
+        if _matches(self.transparent_decorators, decorator):
             return "same"
         return None
 

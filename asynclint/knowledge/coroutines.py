@@ -104,12 +104,14 @@ TRANSPARENT_DECORATORS = frozenset(
         "typing_extensions.override",
         "typing.final",
         "functools.wraps",
-        "functools.cache",
-        "functools.lru_cache",
     ]
 )
-"""Decorators that return the function they decorate (or a wrapper with the same kind); a
-cached ``async def`` still returns a coroutine."""
+"""Decorators that return the function they decorate (or a wrapper with the same kind)."""
+
+CACHING_DECORATORS = frozenset(["functools.cache", "functools.lru_cache"])
+"""Decorators whose calls return what the function returns, or an earlier result: calls
+keep their kind (a cached ``async def`` returns a coroutine), but the body does not run on
+every call, so rules that follow what a call does treat them as opaque."""
 
 Effect = Literal["async", "same", "sync"]
 """What a decorator does to calls of the function it decorates: they return a coroutine
