@@ -3,8 +3,10 @@
 Rules that flag a coroutine nobody awaits (ASL101, ASL103, ASL105) ask here. Evidence, in
 order of confidence: ``async def``/``def`` of the same module (functions, nested functions,
 methods through ``self``/``cls`` and same-module base classes), the standard library's
-coroutine functions and the async methods of receivers whose type is known. A decorator
-that is not known to be transparent makes the answer unknown; unknown makes rules silent.
+coroutine functions, the async methods of receivers whose type is known (of every member
+of a union annotation) and the project index. Decorators are resolved through the index
+(:meth:`~asynclint.index.ProjectIndex.decorated_kind`); one whose effect is not known makes
+the answer unknown, and unknown makes rules silent.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import libcst as cst
 from asynclint import walk
 from asynclint.context import Context
 from asynclint.index import FunctionFact
-from asynclint.knowledge.coroutines import ASYNC_METHODS, COROUTINE_FUNCTIONS
+from asynclint.knowledge.coroutines import ASYNC_METHODS, COROUTINE_FUNCTIONS, COROUTINE_TYPES
 from asynclint.scope import BindingKind, Scope, ScopeKind
 
 _MAX_BASES = 10
@@ -32,10 +34,13 @@ def returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None
             return local
     elif isinstance(func, cst.Attribute):
         receiver_type = context.infer(func.value)
-        if receiver_type in ASYNC_METHODS and func.attr.value in ASYNC_METHODS[receiver_type]:
-            return True
-        if receiver_type and configured.is_coroutine_function(f"{receiver_type}.{func.attr.value}"):
-            return True
+        if receiver_type is not None:
+            if _known_method_kind(context, receiver_type, func.attr.value):
+                return True
+        else:
+            members = context.resolver.union_members(func.value, context.scope)
+            if members is not None:
+                return _union_method_kind(context, members, func.attr.value)
         class_scope = _receiver_class(func.value, context)
         if class_scope is not None:
             local = _method_kind(class_scope, func.attr.value, context, 0)
@@ -44,6 +49,26 @@ def returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None
     if qualname is not None and context.resolver.index.class_fact(qualname) is not None:
         return False  # calling a class makes an instance
     return context.resolver.index.call_kind(indexed_function(context, func))
+
+
+def _known_method_kind(context: Context, receiver_type: str, method: str) -> bool:
+    """An async method of a standard-library type, or one the configuration names."""
+    if method in ASYNC_METHODS.get(receiver_type, ()):
+        return True
+    return context.resolver.index.configured.is_coroutine_function(f"{receiver_type}.{method}")
+
+
+def _union_method_kind(context: Context, members: list[str], method: str) -> bool | None:
+    """A method of a receiver annotated with a union: a coroutine only when it is one on
+    every member, sync only when sync on every member."""
+    project = context.resolver.index
+    kinds = {
+        True
+        if _known_method_kind(context, member, method)
+        else project.call_kind(project.method(member, method))
+        for member in members
+    }
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def indexed_function(context: Context, func: cst.BaseExpression) -> FunctionFact | None:
@@ -73,14 +98,22 @@ def _name_kind(name: str, scope: Scope, context: Context) -> bool | None:
 
 def _def_kind(node: cst.CSTNode, context: Context, scope: Scope) -> bool | None:
     assert isinstance(node, cst.FunctionDef)
-    decorators = [
-        context.resolver.qualname(
-            target.func if isinstance(target := decorator.decorator, cst.Call) else target, scope
+    decorators = [_decorator_name(d.decorator, context, scope) for d in node.decorators]
+    if node.asynchronous is not None:
+        is_async = not _is_generator(node)
+    else:
+        is_async = node.returns is not None and (
+            context.resolver.annotation_origin(node.returns.annotation, scope) in COROUTINE_TYPES
         )
-        for decorator in node.decorators
-    ]
-    is_async = node.asynchronous is not None and not _is_generator(node)
-    return context.resolver.index.configured.call_kind(is_async, decorators)
+    return context.resolver.index.decorated_kind(is_async, decorators)
+
+
+def _decorator_name(expr: cst.BaseExpression, context: Context, scope: Scope) -> str | None:
+    """The decorator's qualified name, with ``()`` when it is called (``@retry(3)``)."""
+    if isinstance(expr, cst.Call):
+        called = context.resolver.qualname(expr.func, scope)
+        return None if called is None else f"{called}()"
+    return context.resolver.qualname(expr, scope)
 
 
 class _YieldFinder(cst.CSTVisitor):

@@ -26,10 +26,17 @@ from asynclint.knowledge.asyncio_api import (
     TASK_FACTORIES,
 )
 from asynclint.knowledge.configured import NOTHING, Configured
-from asynclint.knowledge.coroutines import TRANSPARENT_DECORATORS
+from asynclint.knowledge.coroutines import (
+    COROUTINE_TYPES,
+    SELF_TYPES,
+    TRANSPARENT_DECORATORS,
+    Effect,
+)
 
 _BUILTIN_DECORATORS = frozenset(["staticmethod", "classmethod", "property"])
 _MAX_HOPS = 12
+SELF = "typing.Self"
+"""`FunctionFact.returns` of a method returning its receiver (``-> Self``, ``return self``)."""
 
 
 @dataclass(frozen=True)
@@ -38,15 +45,29 @@ class FunctionFact:
     """Calling it returns a coroutine: an ``async def`` that is not an async generator."""
     decorators: tuple[str, ...] = ()
     """Qualified names of its decorators, outermost first, except the known transparent
-    ones; ``?`` where a decorator is not a dotted name (``@registry["x"]``)."""
+    ones, with ``()`` appended where the decorator is called (``@retry(3)`` → ``pkg.retry()``);
+    ``?`` where a decorator is not a dotted name (``@registry["x"]``)."""
     returns_task: bool = False
     """Every ``return`` hands back a task it just created (``return asyncio.create_task(...)``):
     dropping the call's result drops the only reference to that task (ASL102)."""
+    returns: str | None = None
+    """The class a call returns, from the return annotation (``Optional`` stripped, a generic
+    as its origin: ``typing.Coroutine``), or :data:`SELF` for a method returning its receiver."""
+    as_decorator: Effect | None = None
+    """What ``@this`` does to the calls of the function it decorates; None when not evident."""
+    as_factory: Effect | None = None
+    """What ``@this(...)`` (the decorator this function returns) does; None when not evident."""
 
     @property
     def opaque(self) -> bool:
         """Decorated by something that may change what a call returns."""
         return bool(self.decorators)
+
+    @property
+    def makes_coroutine(self) -> bool:
+        """Undecorated, calling it returns a coroutine: an ``async def``, or a ``def``
+        annotated ``-> Coroutine[...]``/``-> Awaitable[...]``."""
+        return self.is_async or self.returns in COROUTINE_TYPES
 
 
 @dataclass
@@ -109,10 +130,17 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
     is_package = os.path.basename(path) == "__init__.py"
     spawners: list[tuple[str | None, str, str]] = []
     """(class or None, function, callee as written) for functions returning a call."""
+    decorators: list[tuple[ast.FunctionDef, str, list[ast.AST]]] = []
+    """Module functions that may be decorators: (def, the name it returns, nested defs)."""
     for node in top_level(tree.body):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            facts.functions[node.name], spawner = _function_fact(node, _own_statements(node.body))
+            nested: list[ast.AST] = []
+            statements = _own_statements(node.body, nested)
+            facts.functions[node.name], spawner = _function_fact(node, statements)
             spawners += [(None, node.name, spawner)] if spawner else []
+            if isinstance(node, ast.FunctionDef) and not node.decorator_list:
+                result = _returned_name(statements)
+                decorators += [(node, result, nested)] if result else []
         elif isinstance(node, ast.ClassDef):
             facts.classes[node.name], returned = _class_fact(node)
             spawners += [(node.name, method, callee) for method, callee in returned.items()]
@@ -126,7 +154,13 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
                 if alias.name != "*":
                     facts.imports[alias.asname or alias.name] = f"{source_module}.{alias.name}"
     for table in (facts.functions, *(cls.methods for cls in facts.classes.values())):
-        table.update((k, _qualified_decorators(v, facts)) for k, v in table.items())
+        table.update((k, _qualified(v, facts)) for k, v in table.items())
+    for node, result, nested in decorators:
+        facts.functions[node.name] = dataclasses.replace(
+            facts.functions[node.name],
+            as_decorator=_decorator_effect(node, result, nested, facts),
+            as_factory=_factory_effect(result, nested, facts),
+        )
     for cls in facts.classes.values():
         cls.bases = tuple(qualify(base, facts) for base in cls.bases)
         cls.attributes = {k: qualify(v, facts) for k, v in cls.attributes.items()}
@@ -168,15 +202,17 @@ def _callee(func: ast.expr) -> str | None:
     return dotted(func)
 
 
-def _own_statements(body: list[ast.stmt]) -> list[ast.AST]:
+def _own_statements(body: list[ast.stmt], nested: list[ast.AST] | None = None) -> list[ast.AST]:
     """The statements of a function body at any depth (with ``except`` and ``case`` clauses),
-    not entering nested functions or classes; expressions are not walked, which keeps this
-    first pass a small multiple of ``ast.parse``."""
+    not entering nested functions or classes (collected into `nested` when given);
+    expressions are not walked, which keeps this first pass a small multiple of ``ast.parse``."""
     found: list[ast.AST] = []
     stack: list[ast.AST] = list(body)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if nested is not None:
+                nested.append(node)
             continue
         found.append(node)
         for field_name in _BODIES:
@@ -236,27 +272,155 @@ def qualify(written: str, facts: ModuleFacts) -> str:
 
 
 def _function_fact(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, statements: list[ast.AST]
+    node: ast.FunctionDef | ast.AsyncFunctionDef, statements: list[ast.AST], method: bool = False
 ) -> tuple[FunctionFact, str | None]:
-    """The fact, with decorators as written (:func:`_qualified_decorators` resolves them
-    once the module's imports are known), and the task factory every return calls, if any.
+    """The fact, with names as written (:func:`_qualified` resolves them once the module's
+    imports are known), and the task factory every return calls, if any.
     `statements` are the function's own (:func:`_own_statements`)."""
-    decorators = tuple(
-        dotted(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
-        for decorator in node.decorator_list
-    )
+    decorators = tuple(map(_decorator_written, node.decorator_list))
     is_async = isinstance(node, ast.AsyncFunctionDef) and not _is_generator(statements)
-    return FunctionFact(is_async, decorators), _returned_spawner(statements)
+    returns = None if node.returns is None else _annotation_class(node.returns, generic=True)
+    if returns is None and method and not decorators and _returns_receiver(node, statements):
+        returns = SELF
+    return FunctionFact(is_async, decorators, returns=returns), _returned_spawner(statements)
 
 
-def _qualified_decorators(fact: FunctionFact, facts: ModuleFacts) -> FunctionFact:
+def _decorator_written(decorator: ast.expr) -> str:
+    """A dotted name, ``()`` appended when called; ``?`` for anything else
+    (``@registry["x"]``, ``@handlers[0].add``)."""
+    called = isinstance(decorator, ast.Call)
+    node = decorator.func if isinstance(decorator, ast.Call) else decorator
+    inner = node
+    while isinstance(inner, ast.Attribute):
+        inner = inner.value
+    name = dotted(node) if isinstance(inner, ast.Name) else None
+    return "?" if name is None else f"{name}()" if called else name
+
+
+def _returns_receiver(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, statements: list[ast.AST]
+) -> bool:
+    """Every ``return`` of the method hands back its first parameter (``return self``)."""
+    params = [*node.args.posonlyargs, *node.args.args]
+    return bool(params) and _returned_name(statements) == params[0].arg
+
+
+def _returned_name(statements: list[ast.AST]) -> str | None:
+    """The name every ``return`` returns (``return wrapper``), when there is one."""
+    names = {
+        statement.value.id if isinstance(statement.value, ast.Name) else None
+        for statement in statements
+        if isinstance(statement, ast.Return)
+    }
+    return names.pop() if len(names) == 1 else None
+
+
+def _qualified(fact: FunctionFact, facts: ModuleFacts) -> FunctionFact:
+    """`fact` with its decorators and returned class resolved through the module's imports."""
     qualified = []
     for written in fact.decorators:
-        name = qualify(written, facts)
+        called = written.endswith("()")
+        name = qualify(written.removesuffix("()"), facts)
         name = f"builtins.{name}" if name in _BUILTIN_DECORATORS else name
         if name not in TRANSPARENT_DECORATORS:
-            qualified.append(name)
-    return dataclasses.replace(fact, decorators=tuple(qualified))
+            qualified.append(f"{name}()" if called else name)
+    returns = fact.returns if fact.returns in (None, SELF) else qualify(fact.returns, facts)
+    returns = SELF if returns in SELF_TYPES else returns
+    return dataclasses.replace(fact, decorators=tuple(qualified), returns=returns)
+
+
+def _decorator_effect(
+    node: ast.FunctionDef, returned: str | None, nested: list[ast.AST], facts: ModuleFacts
+) -> Effect | None:
+    """What ``@node`` does, from the name every ``return`` of it returns: the function it
+    is given, or a wrapper among its `nested` definitions (:func:`_wrapper_effect`)."""
+    params = [*node.args.posonlyargs, *node.args.args]
+    if not params or returned is None:
+        return None
+    wrapped = params[0].arg
+    if returned == wrapped:
+        return "same"
+    return _agreed(_wrapper_effect(d, wrapped, facts) for d in _defs_named(nested, returned))
+
+
+def _factory_effect(returned: str, nested: list[ast.AST], facts: ModuleFacts) -> Effect | None:
+    """What ``@node(...)`` does: `node` returns `returned`, a decorator among its `nested`
+    definitions."""
+    effects = []
+    for decorator in _defs_named(nested, returned):
+        if not isinstance(decorator, ast.FunctionDef) or decorator.decorator_list:
+            return None
+        inner: list[ast.AST] = []
+        statements = _own_statements(decorator.body, inner)
+        effects.append(_decorator_effect(decorator, _returned_name(statements), inner, facts))
+    return _agreed(effects)
+
+
+def _defs_named(
+    nested: list[ast.AST], name: str
+) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+    for node in nested:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and (
+            node.name == name
+        ):
+            yield node
+
+
+def _agreed(effects: Iterable[Effect | None]) -> Effect | None:
+    found = set(effects)
+    return found.pop() if len(found) == 1 else None
+
+
+def _wrapper_effect(
+    wrapper: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, wrapped: str, facts: ModuleFacts
+) -> Effect | None:
+    """An ``async def`` wrapper makes calls return a coroutine; a sync one whose every
+    ``return`` calls `wrapped` keeps their kind, one whose every ``return`` runs a coroutine
+    on a loop (``asyncio.run(...)``) makes them sync. ``functools.wraps`` may decorate it."""
+    if isinstance(wrapper, ast.ClassDef) or not all(
+        isinstance(d, ast.Call) and qualify(dotted(d.func) or "?", facts) == "functools.wraps"
+        for d in wrapper.decorator_list
+    ):
+        return None
+    statements = _own_statements(wrapper.body)
+    if _is_generator(statements):
+        return None
+    if isinstance(wrapper, ast.AsyncFunctionDef):
+        return "async"
+    callees = {
+        _callee(statement.value.func) if isinstance(statement.value, ast.Call) else None
+        for statement in statements
+        if isinstance(statement, ast.Return)
+    }
+    if callees == {wrapped}:
+        return "same"
+    loops = _loop_names(statements, facts)
+    if callees and all(c is not None and _runs_loop(c, loops, facts) for c in callees):
+        return "sync"
+    return None
+
+
+def _loop_names(statements: list[ast.AST], facts: ModuleFacts) -> set[str]:
+    """Names assigned an event loop (``loop = asyncio.new_event_loop()``)."""
+    return {
+        statement.targets[0].id
+        for statement in statements
+        if isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(statement.value, ast.Call)
+        and RETURN_TYPES.get(qualify(dotted(statement.value.func) or "?", facts)) == LOOP
+    }
+
+
+def _runs_loop(callee: str, loops: set[str], facts: ModuleFacts) -> bool:
+    """``asyncio.run``, or ``run_until_complete`` of a known event loop."""
+    receiver, _, method = callee.rpartition(".")
+    if method != "run_until_complete":
+        return qualify(callee, facts) == "asyncio.run"
+    if receiver.endswith("()"):
+        return RETURN_TYPES.get(qualify(receiver.removesuffix("()"), facts)) == LOOP
+    return receiver in loops
 
 
 def _class_fact(node: ast.ClassDef) -> tuple[ClassFact, dict[str, str]]:
@@ -266,7 +430,7 @@ def _class_fact(node: ast.ClassDef) -> tuple[ClassFact, dict[str, str]]:
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             statements = _own_statements(statement.body)
-            fact.methods[statement.name], spawner = _function_fact(statement, statements)
+            fact.methods[statement.name], spawner = _function_fact(statement, statements, True)
             if spawner:
                 spawners[statement.name] = spawner
             fact.attributes.update(_self_attributes(statement, statements))
@@ -277,7 +441,9 @@ def _class_fact(node: ast.ClassDef) -> tuple[ClassFact, dict[str, str]]:
     return fact, spawners
 
 
-def _annotation_class(annotation: ast.expr) -> str | None:
+def _annotation_class(annotation: ast.expr, generic: bool = False) -> str | None:
+    """The class an annotation names (``Optional`` and ``| None`` stripped); with `generic`,
+    a subscripted generic names its origin (``Coroutine[None, None, int]`` → ``Coroutine``)."""
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         try:
             annotation = ast.parse(annotation.value, mode="eval").body
@@ -285,11 +451,12 @@ def _annotation_class(annotation: ast.expr) -> str | None:
             return None
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         sides = [s for s in (annotation.left, annotation.right) if not _is_none(s)]
-        return _annotation_class(sides[0]) if len(sides) == 1 else None
-    if isinstance(annotation, ast.Subscript) and (dotted(annotation.value) or "").endswith(
-        "Optional"
-    ):
-        return _annotation_class(annotation.slice)
+        return _annotation_class(sides[0], generic) if len(sides) == 1 else None
+    if isinstance(annotation, ast.Subscript):
+        origin = dotted(annotation.value) or ""
+        if origin.endswith("Optional"):
+            return _annotation_class(annotation.slice, generic)
+        return origin if generic and not origin.endswith("Union") else None
     if isinstance(annotation, (ast.Name, ast.Attribute)):
         return dotted(annotation)
     return None
@@ -401,7 +568,29 @@ class ProjectIndex:
 
     def call_kind(self, fact: FunctionFact | None) -> bool | None:
         """Whether calling the function returns a coroutine; None when unknown."""
-        return None if fact is None else self.configured.call_kind(fact.is_async, fact.decorators)
+        return None if fact is None else self.decorated_kind(fact.makes_coroutine, fact.decorators)
+
+    def decorated_kind(self, is_async: bool, decorators: Sequence[str | None]) -> bool | None:
+        """Whether calling a function decorated by `decorators` (outermost first, qualified,
+        ``()`` appended when called; None where unresolvable) returns a coroutine; the
+        outermost decorator that decides it wins, and an unknown one before it hides it."""
+        for decorator in decorators:
+            effect = None if decorator is None else self.decorator_effect(decorator)
+            if effect != "same":
+                return None if effect is None else effect == "async"
+        return is_async
+
+    def decorator_effect(self, decorator: str) -> Effect | None:
+        """What `decorator` (as in :attr:`FunctionFact.decorators`) does: the configuration
+        first, then what the decorator's own code shows."""
+        name = decorator.removesuffix("()")
+        configured = self.configured.decorator_effect(name)
+        if configured is not None or name == "?":
+            return configured
+        fact = self.function(name)
+        if fact is None:
+            return None
+        return fact.as_factory if decorator.endswith("()") else fact.as_decorator
 
     def __len__(self) -> int:
         return len(self.modules)

@@ -2,7 +2,9 @@
 
 Local evidence only: imports and aliases, assignments in the same function, parameter
 annotations, ``with ... as`` targets and ``self.x`` attributes assigned anywhere in the
-class. Anything else is unknown, and unknown makes rules stay silent.
+class; plus what the project index says a called function or method returns (its return
+annotation, ``return self``, an ``__enter__``/``__aenter__`` for ``with`` targets).
+Anything else is unknown, and unknown makes rules stay silent.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
-from asynclint.index import ProjectIndex, absolute_import
+from asynclint.index import SELF, FunctionFact, ProjectIndex, absolute_import
 from asynclint.knowledge.asyncio_api import (
     PYTEST_FIXTURE_TYPES,
     RETURN_TYPES,
@@ -99,10 +101,9 @@ class Resolver:
         if depth > _MAX_DEPTH:
             return None
         if isinstance(expr, cst.Call):
-            callee = self.qualname(expr.func, scope, depth + 1)
-            if callee is None:
-                return None
-            return RETURN_TYPES.get(callee) or self.known_type(callee)
+            return self._call_type(expr, scope, depth, awaited=False)
+        if isinstance(expr, cst.Await) and isinstance(expr.expression, cst.Call):
+            return self._call_type(expr.expression, scope, depth, awaited=True)
         if isinstance(expr, cst.Name):
             bindings = scope.lookup(expr.value)
             if bindings is None:
@@ -126,17 +127,36 @@ class Resolver:
 
     def annotation_type(self, annotation: cst.BaseExpression, scope: Scope) -> str | None:
         """The type an annotation names; ``Optional[T]`` and ``T | None`` count as T."""
-        if isinstance(annotation, cst.SimpleString):
-            try:
-                annotation = cst.parse_expression(annotation.evaluated_value)  # type: ignore[arg-type]
-            except (cst.ParserSyntaxError, TypeError):
-                return None
-        members = list(_union_members(annotation, self, scope))
+        parsed = _unquoted(annotation)
+        if parsed is None:
+            return None
+        members = list(_union_members(parsed, self, scope))
         return _agree(
             self.known_type(self.qualname(member, scope))
             for member in members
             if not _is_none(member)
         )
+
+    def union_members(self, expr: cst.BaseExpression, scope: Scope) -> list[str] | None:
+        """For a name annotated with a union of several classes (``A | B``, ``Union[A, B]``,
+        ``None`` aside), every member's type; None unless each one is known."""
+        bindings = scope.lookup(expr.value) if isinstance(expr, cst.Name) else None
+        if not bindings or len(bindings) != 1 or bindings[0].annotation is None:
+            return None
+        annotation, where = _unquoted(bindings[0].annotation), bindings[0].scope
+        if annotation is None:
+            return None
+        members = [m for m in _union_members(annotation, self, where) if not _is_none(m)]
+        types = [self.known_type(self.qualname(member, where)) for member in members]
+        return None if len(types) < 2 or None in types else [t for t in types if t is not None]
+
+    def annotation_origin(self, annotation: cst.BaseExpression, scope: Scope) -> str | None:
+        """The qualified name of the class an annotation names, or of its origin when it is
+        subscripted (``Coroutine[None, None, int]`` → ``typing.Coroutine``)."""
+        parsed = _unquoted(annotation)
+        if isinstance(parsed, cst.Subscript):
+            parsed = parsed.value
+        return None if parsed is None else self.qualname(parsed, scope)
 
     def _binding_type(self, binding: Binding, depth: int) -> str | None:
         if binding.annotation is not None:
@@ -151,8 +171,44 @@ class Resolver:
             return _fixture_type(binding)
         if binding.kind is BindingKind.WITH and binding.value is not None:
             managed = self.infer(binding.value, binding.scope, depth + 1)
-            return managed if managed in _SELF_RETURNING_CMS else None
+            if managed is None or managed in _SELF_RETURNING_CMS:
+                return managed
+            awaited = isinstance(binding.node, cst.With) and binding.node.asynchronous is not None
+            enter = self.index.method(managed, "__aenter__" if awaited else "__enter__")
+            return self._returned(enter, managed, awaited)
         return None
+
+    def _call_type(self, call: cst.Call, scope: Scope, depth: int, awaited: bool) -> str | None:
+        """What a call (awaited or not) returns: a known factory's type, an instance of the
+        class called, or the class a project function or method says it returns."""
+        callee = self.qualname(call.func, scope, depth + 1)
+        if callee is not None:
+            known = None if awaited else RETURN_TYPES.get(callee) or self.known_type(callee)
+            if known is not None:
+                return known
+            owner = self.known_type(callee.rpartition(".")[0])  # `Cls.create()` -> Self
+            return self._returned(self.index.function(callee), owner, awaited)
+        if isinstance(call.func, cst.Attribute):
+            owner = self._receiver_type(call.func.value, scope, depth)
+            if owner is not None:
+                method = self.index.method(owner, call.func.attr.value)
+                return self._returned(method, owner, awaited)
+        return None
+
+    def _receiver_type(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
+        """The type of a method call's receiver, ``self`` included."""
+        if isinstance(expr, cst.Name):
+            class_scope = self.class_of_self(expr.value, scope)
+            if class_scope is not None:
+                return self.class_name(class_scope)
+        return self.infer(expr, scope, depth + 1)
+
+    def _returned(self, fact: FunctionFact | None, owner: str | None, awaited: bool) -> str | None:
+        """The type `fact`'s call returns (its awaited result when `awaited`): the class its
+        return annotation names, or `owner` for a method returning its receiver."""
+        if fact is None or fact.opaque or fact.returns is None or fact.is_async != awaited:
+            return None
+        return owner if fact.returns == SELF else self.known_type(fact.returns)
 
     def _attribute_type(self, expr: cst.Attribute, scope: Scope, depth: int) -> str | None:
         """``self.x`` inside a method: the type of every value assigned to ``x``; for other
@@ -245,6 +301,16 @@ def _agree(results: Iterator[str | None] | Sequence[str | None]) -> str | None:
         return None
     only = seen.pop()
     return only
+
+
+def _unquoted(annotation: cst.BaseExpression) -> cst.BaseExpression | None:
+    """A quoted annotation (``"Store"``) parsed; None when it does not parse."""
+    if not isinstance(annotation, cst.SimpleString):
+        return annotation
+    try:
+        return cst.parse_expression(annotation.evaluated_value)  # type: ignore[arg-type]
+    except (cst.ParserSyntaxError, TypeError):
+        return None
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:

@@ -14,6 +14,7 @@ import pytest
 from asynclint import index
 from asynclint.callables import returns_coroutine
 from asynclint.engine import analyse, source_lines
+from asynclint.knowledge.configured import Configured
 from asynclint.rule import Rule
 from tests.conftest import ROOT, RunCli
 
@@ -123,3 +124,174 @@ def test_project_task_helpers_feed_asl102_through_the_cli(run_cli: RunCli) -> No
 
 
 GC = "the task can be garbage-collected before it finishes"
+
+
+DECORATORS = """
+import asyncio
+import functools
+from functools import wraps
+
+def to_async(func):
+    @functools.wraps(func)
+    async def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+def logged(func):
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+def register(func):
+    return func
+
+def blocking(func):
+    def wrapper(*args, **kwargs):
+        return asyncio.run(func(*args, **kwargs))
+    return wrapper
+
+def in_loop(func):
+    def wrapper(*args, **kwargs):
+        loop = asyncio.new_event_loop()
+        return loop.run_until_complete(func(*args, **kwargs))
+    return wrapper
+
+def retry(times):
+    def decorator(func):
+        async def wrapper(*args, **kwargs):
+            return await func(*args, **kwargs)
+        return wrapper
+    return decorator
+
+def swallow(func):
+    def wrapper(*args, **kwargs):
+        func(*args, **kwargs)
+    return wrapper
+
+def either(func):
+    if asyncio.iscoroutinefunction(func):
+        async def wrapper(*args, **kwargs):
+            return await func(*args, **kwargs)
+    else:
+        def wrapper(*args, **kwargs):
+            return func(*args, **kwargs)
+    return wrapper
+
+def stream(func):
+    async def wrapper(*args, **kwargs):
+        yield await func(*args, **kwargs)
+    return wrapper
+
+def unwrap(func):
+    return getattr(func, "__wrapped__", func)
+
+async def not_a_decorator(func):
+    return func
+"""
+
+
+def test_decorators_are_read_from_what_they_return(tmp_path: Path) -> None:
+    (tmp_path / "deco.py").write_text(DECORATORS)
+    facts = index.facts_for(str(tmp_path / "deco.py"))
+    assert facts is not None
+    effects = {name: (f.as_decorator, f.as_factory) for name, f in facts.functions.items()}
+    assert effects == {
+        "to_async": ("async", None),
+        "logged": ("same", None),
+        "register": ("same", None),
+        "blocking": ("sync", None),
+        "in_loop": ("sync", None),
+        "retry": (None, "async"),
+        "swallow": (None, None),
+        "either": (None, None),
+        "stream": (None, None),
+        "unwrap": (None, None),
+        "not_a_decorator": (None, None),
+    }
+
+
+@pytest.mark.parametrize(
+    ("decorators", "is_async", "kind"),
+    [
+        (["deco.to_async"], False, True),
+        (["deco.logged"], True, True),
+        (["deco.logged"], False, False),
+        (["deco.register", "deco.logged"], True, True),
+        (["deco.blocking"], True, False),
+        (["deco.retry()"], True, True),
+        (["deco.retry"], True, None),  # a factory used bare
+        (["deco.to_async()"], False, None),  # a plain decorator called
+        (["deco.logged", "deco.swallow"], True, None),
+        (["deco.to_async", "deco.swallow"], False, True),  # the outermost decides
+        (["deco.missing"], True, None),
+        (["?"], True, None),
+        ([None], True, None),
+    ],
+)
+def test_decorated_call_kind(
+    tmp_path: Path, decorators: list[str | None], is_async: bool, kind: bool | None
+) -> None:
+    (tmp_path / "deco.py").write_text(DECORATORS)
+    project = index.build([str(tmp_path / "deco.py")])
+    assert project.decorated_kind(is_async, decorators) is kind
+
+
+def test_configuration_wins_over_what_decorators_show(tmp_path: Path) -> None:
+    (tmp_path / "deco.py").write_text(DECORATORS)
+    configured = Configured(transparent_decorators=("deco.blocking",), sync_decorators=("*.to_*",))
+    project = index.build([str(tmp_path / "deco.py")], configured=configured)
+    assert project.decorated_kind(True, ["deco.blocking"]) is True
+    assert project.decorated_kind(False, ["deco.to_async"]) is False
+    assert project.decorated_kind(True, ["deco.logged"]) is True
+
+
+def test_decorators_record_whether_they_are_called(tmp_path: Path) -> None:
+    (tmp_path / "svc.py").write_text(
+        "import functools\nfrom deco import retry\n"
+        "class Service:\n"
+        "    @staticmethod\n    @retry(3)\n    @retry\n    @functools.lru_cache(maxsize=2)\n"
+        "    @REGISTRY['x']\n    @REGISTRY[0].add()\n"
+        "    async def fetch(): ...\n"
+    )
+    facts = index.facts_for(str(tmp_path / "svc.py"))
+    assert facts is not None
+    assert facts.classes["Service"].methods["fetch"].decorators == (
+        "deco.retry()",
+        "deco.retry",
+        "functools.lru_cache()",
+        "?",
+        "?",
+    )
+
+
+def test_returned_classes_come_from_annotations_and_return_self(tmp_path: Path) -> None:
+    (tmp_path / "conn.py").write_text(
+        "from typing import Coroutine, Optional, Self\nimport typing\nfrom store import Store\n"
+        "class Conn:\n"
+        "    def retrying(self) -> Self: ...\n"
+        "    def chained(self):\n        if self:\n            return self\n        return self\n"
+        "    def maybe(self):\n        return self if self else None\n"
+        "    def store(self) -> 'Optional[Store]': ...\n"
+        "    @classmethod\n    def make(cls):\n        return cls\n"
+        "def later() -> Coroutine[None, None, int]: ...\n"
+        "def never() -> typing.Awaitable[int]: ...\n"
+        "def either() -> 'Store | Conn': ...\n"
+    )
+    facts = index.facts_for(str(tmp_path / "conn.py"))
+    assert facts is not None
+    returns = {
+        name: fact.returns
+        for name, fact in [*facts.functions.items(), *facts.classes["Conn"].methods.items()]
+    }
+    assert returns == {
+        "retrying": index.SELF,
+        "chained": index.SELF,
+        "maybe": None,
+        "store": "store.Store",
+        "make": None,
+        "later": "typing.Coroutine",
+        "never": "typing.Awaitable",
+        "either": None,
+    }
+    assert facts.functions["later"].makes_coroutine and not facts.functions["either"].is_async

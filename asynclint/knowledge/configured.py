@@ -3,8 +3,8 @@
 `extra-coroutine-functions`, `transparent-decorators` and `sync-decorators` are
 qualified-name globs (``mylib.*.fetch_*``): they answer questions the code cannot, such as a
 function generated at import time or a decorator that wraps an `async def` in a sync
-function. Decorators in :data:`~asynclint.knowledge.coroutines.TRANSPARENT_DECORATORS` are
-known without configuration.
+function. Decorators in :data:`~asynclint.knowledge.coroutines.TRANSPARENT_DECORATORS` and
+:data:`~asynclint.knowledge.coroutines.CACHING_DECORATORS` are known without configuration.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from asynclint.knowledge.coroutines import TRANSPARENT_DECORATORS
+from asynclint.knowledge.coroutines import CACHING_DECORATORS, TRANSPARENT_DECORATORS, Effect
 
 
 @functools.cache
@@ -42,19 +41,16 @@ class Configured:
     def is_coroutine_function(self, qualname: str | None) -> bool:
         return qualname is not None and _matches(self.coroutine_functions, qualname)
 
-    def call_kind(self, is_async: bool, decorators: Sequence[str | None]) -> bool | None:
-        """Whether calling a function decorated by `decorators` (outermost first, qualified;
-        None where unresolvable) returns a coroutine; None when a decorator hides it."""
-        for decorator in decorators:
-            if decorator is None:
-                return None
-            if _matches(self.sync_decorators, decorator):
-                return False
-            if decorator not in TRANSPARENT_DECORATORS and not _matches(
-                self.transparent_decorators, decorator
-            ):
-                return None
-        return is_async
+    def decorator_effect(self, decorator: str) -> Effect | None:
+        """What the decorator named `decorator` (qualified) does by configuration or
+        bundled knowledge; None when neither says."""
+        if _matches(self.sync_decorators, decorator):
+            return "sync"
+        if decorator in TRANSPARENT_DECORATORS or decorator in CACHING_DECORATORS:
+            return "same"
+        if _matches(self.transparent_decorators, decorator):
+            return "same"
+        return None
 
 
 NOTHING = Configured()

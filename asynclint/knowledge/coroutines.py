@@ -6,6 +6,8 @@ Shared by the static rules (ASL101, ASL103, ASL105) and the sanitizer. Plain dat
 
 from __future__ import annotations
 
+from typing import Literal
+
 COROUTINE_FUNCTIONS = frozenset(
     [
         "asyncio.sleep",
@@ -105,3 +107,27 @@ TRANSPARENT_DECORATORS = frozenset(
     ]
 )
 """Decorators that return the function they decorate (or a wrapper with the same kind)."""
+
+CACHING_DECORATORS = frozenset(["functools.cache", "functools.lru_cache"])
+"""Decorators whose calls return what the function returns, or an earlier result: calls
+keep their kind (a cached ``async def`` returns a coroutine), but the body does not run on
+every call, so rules that follow what a call does treat them as opaque."""
+
+Effect = Literal["async", "same", "sync"]
+"""What a decorator does to calls of the function it decorates: they return a coroutine
+(an ``async def`` wrapper), keep their kind (the function itself, or a wrapper returning
+the call's result), or run to completion (a sync wrapper around ``asyncio.run``)."""
+
+COROUTINE_TYPES = frozenset(
+    [
+        "typing.Coroutine",
+        "typing.Awaitable",
+        "collections.abc.Coroutine",
+        "collections.abc.Awaitable",
+        "types.CoroutineType",
+    ]
+)
+"""Return annotations that make a call to a plain ``def`` produce a coroutine."""
+
+SELF_TYPES = frozenset(["typing.Self", "typing_extensions.Self"])
+"""The return annotation of a method returning its receiver."""

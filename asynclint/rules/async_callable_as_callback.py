@@ -235,7 +235,7 @@ class AsyncCallableAsCallback(Rule):
                 async def close(self): ...
 
             def unknown(func):
-                return func
+                return registry.setdefault(func.__name__, func)
 
             @unknown
             async def decorated(): ...

@@ -277,6 +277,24 @@ class DanglingTask(Rule):
                 loop.run_until_complete(loop.create_task(work()))
             """
         ),
+        Valid(
+            """
+            import asyncio
+
+            class Worker:
+                def start(self) -> "asyncio.Task[None]":
+                    self._task = asyncio.create_task(self.run())
+                    return self._task
+
+                def spawn(self) -> asyncio.Task[None]: ...
+
+                async def run(self): ...
+
+            def main(worker: Worker):
+                worker.start()
+                worker.spawn()
+            """
+        ),
     )
 
     def visit_Expr(self, node: cst.Expr) -> None:

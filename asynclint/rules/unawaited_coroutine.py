@@ -47,13 +47,20 @@ class UnawaitedCoroutine(Rule):
     A call counts only when its callee is known to be a coroutine function: an `async def`
     of the project (functions and nested functions, through imports and re-exports;
     methods reached through `self`/`cls` and base classes, or on a receiver whose class is
-    known from `x = Cls()`, an annotation or `self.x = Cls()`), a standard-library
-    coroutine function (`asyncio.sleep`), or an async method of a standard-library object
-    (`asyncio.Lock().acquire`). A callee behind a decorator that is not known to keep the
-    function's kind, or a method of a receiver of unknown type, is never flagged: a sync
-    `Client.close` is not confused with an async `AsyncClient.close`. A coroutine that is
-    awaited, returned, yielded, stored or passed to any call (`asyncio.run(main())`,
-    `asyncio.gather(...)`, `tg.create_task(...)`) is left alone.
+    known from `x = Cls()`, an annotation, a dataclass field, `self.x = Cls()`, a
+    `with`/`async with` target or a method's return annotation or `return self`), a `def`
+    annotated `-> Coroutine[...]` or `-> Awaitable[...]`, a standard-library coroutine
+    function (`asyncio.sleep`), or an async method of a standard-library object
+    (`asyncio.Lock().acquire`). On a receiver annotated with a union, the method must be
+    async on every member. Decorators are read: a project decorator returning an
+    `async def` wrapper makes the function a coroutine function, one returning the
+    function or a `functools.wraps`-style wrapper that returns the call's result keeps its
+    kind, as do `functools.cache`, `staticmethod` and the like; decorator factories
+    (`@retry(times=3)`) are followed one level. A callee behind any other decorator, or a
+    method of a receiver of unknown type, is never flagged: a sync `Client.close` is not
+    confused with an async `AsyncClient.close`. A coroutine that is awaited, returned,
+    yielded, stored or passed to any call (`asyncio.run(main())`, `asyncio.gather(...)`,
+    `tg.create_task(...)`) is left alone.
 
     ## Why is this bad?
     Calling a coroutine function does not run it: it only creates a coroutine object. If
@@ -238,7 +245,7 @@ class UnawaitedCoroutine(Rule):
                 async def close(self): ...
 
             def unknown_decorator(func):
-                return func
+                return REGISTRY.setdefault(func.__name__, func)
 
             @unknown_decorator
             async def decorated(): ...
@@ -247,7 +254,7 @@ class UnawaitedCoroutine(Rule):
             async def retried(): ...
 
             @functools.lru_cache
-            async def cached(): ...
+            def cached(): ...
 
             def shutdown(client: Client, other):
                 client.close()
@@ -369,6 +376,287 @@ class UnawaitedCoroutine(Rule):
                 value = 1
                 fetch = print
                 fetch(value)
+            """
+        ),
+        Invalid(
+            {
+                "app/__init__.py": "",
+                "app/deco.py": """
+                    import functools
+                    from functools import wraps
+
+                    def to_async(func):
+                        @functools.wraps(func)
+                        async def wrapper(*args, **kwargs):
+                            return func(*args, **kwargs)
+                        return wrapper
+
+                    def logged(func):
+                        @wraps(func)
+                        def wrapper(*args, **kwargs):
+                            print("calling", func.__name__)
+                            return func(*args, **kwargs)
+                        return wrapper
+
+                    def retry(times=3):
+                        def decorator(func):
+                            @wraps(func)
+                            async def wrapper(*args, **kwargs):
+                                for _ in range(times - 1):
+                                    try:
+                                        return await func(*args, **kwargs)
+                                    except OSError:
+                                        pass
+                                return await func(*args, **kwargs)
+                            return wrapper
+                        return decorator
+
+                    def register(func):
+                        HANDLERS.append(func)
+                        return func
+
+                    HANDLERS = []
+                """,
+                "app/svc.py": """
+                    from app.deco import logged, register, retry, to_async
+
+                    @to_async
+                    def render(page): ...
+
+                    @logged
+                    async def fetch(url): ...
+
+                    @retry(times=3)
+                    async def upload(data): ...
+
+                    @register
+                    @logged
+                    async def on_start(): ...
+
+                    class Store:
+                        @logged
+                        async def save(self): ...
+
+                        @to_async
+                        def load(self): ...
+                """,
+                "app/main.py": """
+                    from app import svc
+                    from app.svc import Store, fetch, render, upload
+
+                    def main(store: Store):
+                        render(1)  # error: ASL101@5
+                        fetch("u")  # error: ASL101@5
+                        upload(b"")  # error: ASL101@5
+                        svc.on_start()  # error: ASL101@5
+                        store.save()  # error: ASL101@5
+                        store.load()  # error: ASL101@5
+
+                    class Job(Store):
+                        def __del__(self):
+                            self.save()  # error: ASL101@9
+                """,
+            }
+        ),
+        Valid(
+            {
+                "tools/__init__.py": "",
+                "tools/deco.py": """
+                    import asyncio
+                    from functools import wraps
+
+                    def logged(func):
+                        @wraps(func)
+                        def wrapper(*args, **kwargs):
+                            return func(*args, **kwargs)
+                        return wrapper
+
+                    def blocking(func):
+                        @wraps(func)
+                        def wrapper(*args, **kwargs):
+                            return asyncio.run(func(*args, **kwargs))
+                        return wrapper
+
+                    def in_new_loop(func):
+                        def wrapper(*args, **kwargs):
+                            loop = asyncio.new_event_loop()
+                            try:
+                                return loop.run_until_complete(func(*args, **kwargs))
+                            finally:
+                                loop.close()
+                        return wrapper
+
+                    def retry(times=3):
+                        def decorator(func):
+                            async def wrapper(*args, **kwargs):
+                                return await func(*args, **kwargs)
+                            return wrapper
+                        return decorator
+
+                    def plugin(func):
+                        return PLUGINS.get(func.__name__, func)
+
+                    def either(func):
+                        if asyncio.iscoroutinefunction(func):
+                            async def wrapper(*args, **kwargs):
+                                return await func(*args, **kwargs)
+                        else:
+                            def wrapper(*args, **kwargs):
+                                return func(*args, **kwargs)
+                        return wrapper
+                """,
+                "tools/jobs.py": """
+                    from tools.deco import blocking, either, in_new_loop, logged, plugin, retry
+
+                    @logged
+                    def ping(): ...
+
+                    @blocking
+                    async def sync_main(): ...
+
+                    @in_new_loop
+                    async def migrate(): ...
+
+                    @retry
+                    async def bare_factory(): ...
+
+                    @plugin
+                    async def hook(): ...
+
+                    @either
+                    async def dual(): ...
+
+                    @logged
+                    @plugin
+                    async def stacked(): ...
+
+                    def run():
+                        ping()
+                        sync_main()
+                        migrate()
+                        bare_factory()
+                        hook()
+                        dual()
+                        stacked()
+                """,
+            }
+        ),
+        Invalid(
+            """
+            import asyncio
+            import functools
+            from dataclasses import dataclass
+            from typing import Awaitable, Coroutine, Optional, Self, Union
+
+            class Link:
+                async def close(self): ...
+
+            class Conn:
+                async def close(self): ...
+
+                def retrying(self) -> Self:
+                    return self
+
+                def __enter__(self) -> "Conn":
+                    return self
+
+                def __exit__(self, *exc): ...
+
+            class Pool:
+                async def __aenter__(self):
+                    return self
+
+                async def __aexit__(self, *exc): ...
+
+                async def acquire(self) -> Conn: ...
+
+                @functools.cache
+                async def settings(self): ...
+
+                @functools.lru_cache(maxsize=None)
+                async def limits(self): ...
+
+            @dataclass
+            class Service:
+                conn: Conn
+                pool: Optional[Pool] = None
+
+                def stop(self):
+                    self.conn.close()  # error: ASL101@9
+                    self.pool.settings()  # error: ASL101@9
+                    self.pool.limits()  # error: ASL101@9
+
+            def later(delay) -> Coroutine[None, None, None]:
+                return asyncio.sleep(delay)
+
+            def soon() -> "Awaitable[None]":
+                return asyncio.sleep(0)
+
+            async def main(conn: Optional[Conn], pool: Pool | None, link: Union[Conn, Link]):
+                conn.close()  # error: ASL101@5
+                link.close()  # error: ASL101@5
+                pool.limits()  # error: ASL101@5
+                later(1)  # error: ASL101@5
+                soon()  # error: ASL101@5
+                Conn().retrying().close()  # error: ASL101@5
+                with Conn() as c:
+                    c.close()  # error: ASL101@9
+                async with Pool() as p:
+                    p.settings()  # error: ASL101@9
+                    (await p.acquire()).close()  # error: ASL101@9
+            """
+        ),
+        Valid(
+            """
+            import asyncio
+            import functools
+            from dataclasses import dataclass
+            from typing import Optional, Union
+
+            class Client:
+                def close(self): ...
+
+                def __enter__(self):
+                    return make_client()
+
+                def __exit__(self, *exc): ...
+
+            class AsyncClient:
+                async def close(self): ...
+
+                def sync_copy(self) -> "Client": ...
+
+                async def __aenter__(self) -> Client: ...
+
+                async def __aexit__(self, *exc): ...
+
+            @dataclass
+            class Service:
+                client: Client
+                other: Union[Client, AsyncClient]
+
+                def stop(self):
+                    self.client.close()
+                    self.other.close()
+
+            def spawn() -> "asyncio.Task[None]": ...
+
+            def pending() -> asyncio.Future: ...
+
+            @functools.cache
+            def settings(): ...
+
+            async def main(client: Union[Client, AsyncClient], other: Optional[Client]):
+                client.close()
+                other.close()
+                AsyncClient().sync_copy().close()
+                spawn()
+                pending()
+                settings()
+                with Client() as c:
+                    c.close()
+                async with AsyncClient() as a:
+                    a.close()
             """
         ),
     )

@@ -15,7 +15,7 @@ class Service:
         self.backend.fetch(1)  # coroutine: True
         cached.fetch(1)  # coroutine: True
         cached.clear()  # coroutine: False
-        cached.cached()  # coroutine: None
+        cached.cached()  # coroutine: False
         self.client.close()  # coroutine: True
         self.sync.close()  # coroutine: False
         api_client.SyncClient().close()  # coroutine: False
