@@ -115,6 +115,8 @@ def _decoder(kind: Any) -> Decoder:
     origin, arguments = typing.get_origin(kind), typing.get_args(kind)
     if kind is Any:
         return _same
+    if origin is typing.Literal:
+        return partial(_literal, frozenset(arguments))
     if origin in (typing.Union, types.UnionType):
         options = [argument for argument in arguments if argument is not type(None)]
         if len(options) != 1:
@@ -150,6 +152,12 @@ def _dataclass(kind: type, fields: Mapping[str, Decoder], data: Any) -> Any:
     if not isinstance(data, dict) or not data.keys() <= fields.keys():
         raise _DecodeError(f"not a {kind.__name__}")
     return kind(**{name: fields[name](value) for name, value in data.items()})
+
+
+def _literal(values: frozenset[object], data: Any) -> Any:
+    if data not in values:
+        raise _DecodeError(f"not one of {sorted(map(repr, values))}")
+    return data
 
 
 def _enum(kind: type[enum.Enum], data: Any) -> Any:

@@ -60,7 +60,7 @@ _MODULE_FIELDS = frozenset(
 _OWN_RULES = "asynclint.rules."
 _CLASS_FIELDS = frozenset(["bases", "methods", "attributes"])
 _NEUTRAL_FUNCTION_FIELDS = frozenset(["decorators"])
-"""A decorator can only make the index less sure what a call returns."""
+"""Decorators link only when they make the call return a coroutine (:meth:`_Linker._positive`)."""
 _NEUTRAL_CONFIGURATION = frozenset(["transparent_decorators", "sync_decorators"])
 _ASYNC_PROTOCOL = frozenset(["__aenter__", "__aexit__", "__aiter__", "__anext__", "__await__"])
 """Special methods that make a class usable by ``async with``/``async for``/``await``: code
@@ -315,14 +315,19 @@ class _Linker:
         if found is not None:
             return self._class_step(found[1], words, pending)
         fact = self.project.function(name)
-        return fact is not None and _positive(fact)
+        return fact is not None and self._positive(fact)
+
+    def _positive(self, fact: index.FunctionFact) -> bool:
+        """A function fact that says more than "a plain function": its own facts, or
+        decorators that make calling it return a coroutine."""
+        return _positive(fact) or (bool(fact.decorators) and self.project.call_kind(fact) is True)
 
     def _module_step(
         self, module: index.ModuleFacts, words: frozenset[str], pending: list[str]
     ) -> bool:
         if _unknown_facts(module, _MODULE_FIELDS):
             return True
-        if any(_positive(f) for n, f in module.functions.items() if n in words):
+        if any(self._positive(f) for n, f in module.functions.items() if n in words):
             return True
         pending.extend(f"{module.name}.{n}" for n in module.classes if n in words)
         pending.extend(target for local, target in module.imports.items() if local in words)
@@ -333,7 +338,9 @@ class _Linker:
         if _unknown_facts(fact, _CLASS_FIELDS):
             return True
         for name, method in fact.methods.items():
-            if name in _ASYNC_PROTOCOL or (_positive(method) and (name in words or _dunder(name))):
+            if name in _ASYNC_PROTOCOL or (
+                self._positive(method) and (name in words or _dunder(name))
+            ):
                 return True
         pending.extend(fact.bases)
         pending.extend(kind for name, kind in fact.attributes.items() if name in words)

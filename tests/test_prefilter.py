@@ -185,6 +185,41 @@ def test_a_configured_coroutine_glob_links_where_its_last_name_is_spelled(projec
     assert sorted(codes_left("from vendor import other\n\nother()\n")) == sync_rules()
 
 
+DECORATORS = """\
+import functools
+
+
+def retry(func):
+    @functools.wraps(func)
+    async def wrapper(*args, **kwargs):
+        return await func(*args, **kwargs)
+    return wrapper
+
+
+def logged(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+"""
+JOBS = "from deco import logged, retry\n\n\n@retry\ndef fetch():\n    return 1\n\n\n"
+JOBS += "@logged\ndef size():\n    return 1\n"
+
+
+def test_a_decorator_that_makes_calls_coroutines_links(tmp_path: Path) -> None:
+    (tmp_path / "deco.py").write_text(DECORATORS)
+    (tmp_path / "jobs.py").write_text(JOBS)
+    previous = index.active()
+    index.set_active(index.build([str(tmp_path / "deco.py"), str(tmp_path / "jobs.py")]))
+    try:
+        app = str(tmp_path / "app.py")
+        calls_fetch = "from jobs import fetch\n\ndef f():\n    fetch()\n"
+        assert sorted(codes_left(calls_fetch, app)) == sync_rules()
+        assert codes_left("from jobs import size\n\ndef f():\n    size()\n", app) == []
+    finally:
+        index.set_active(previous)
+
+
 def test_unparsable_text_keeps_the_rules() -> None:
     assert sorted(codes_left("def f(:\n")) == sync_rules()
 
