@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 import functools
 import os
-from collections.abc import Mapping
+import typing
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import libcst as cst
@@ -23,6 +24,7 @@ from asynclint.resolve import Resolver
 from asynclint.scope import Scope, ScopeKind
 from asynclint.usage import loaded_names, reads_any_local
 
+_T = typing.TypeVar("_T")
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 _TRACKED = frozenset(
     [
@@ -88,6 +90,7 @@ class Context:
         self.path = path
         self.module = module
         self._text = text
+        self._shared: dict[object, object] = {}
         self.resolver = Resolver(
             module_name(path), os.path.basename(path) == "__init__.py", index.active()
         )
@@ -143,6 +146,14 @@ class Context:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def shared(self, key: object, make: Callable[[], _T]) -> _T:
+        """A value the rules of this file share (built by `make` the first time `key` is
+        asked for). It lives as long as the file's pass: a module-level cache keyed by the
+        context would keep every file's tree alive if the value refers back to it."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return typing.cast(_T, self._shared[key])
 
     @property
     def text(self) -> str:

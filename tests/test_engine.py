@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import libcst as cst
@@ -195,3 +196,12 @@ def test_the_walk_visits_nodes_in_libcsts_order() -> None:
         module.visit(expected)
         Walker(walked.enter, walked.leave, {}, {}).walk(module)
         assert walked.seen == expected.seen
+
+
+def test_nothing_of_a_file_outlives_its_check() -> None:
+    """Rules share per-file state through the context, never through module-level caches
+    that would keep every file's tree alive (memory grew with the number of files)."""
+    found = check_source("import time\n\nasync def f():\n    time.sleep(1)\n", "x.py")
+    assert [d.code for d in found] == ["ASL301"]
+    gc.collect()
+    assert [o for o in gc.get_objects() if isinstance(o, context.Context)] == []

@@ -11,7 +11,6 @@ asyncio types, hence the small inference here over the blocking tables.
 from __future__ import annotations
 
 import itertools
-import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -397,15 +396,9 @@ def _receivers_of(node: cst.CSTNode, methods: frozenset[str]) -> frozenset[str]:
     return frozenset(calls.receivers)
 
 
-_FINDERS: weakref.WeakKeyDictionary[Context, Finder] = weakref.WeakKeyDictionary()
-
-
 def finder(context: Context) -> Finder:
     """The file's :class:`Finder`, shared by every blocking rule of the pass."""
-    found = _FINDERS.get(context)
-    if found is None:
-        found = _FINDERS[context] = Finder(context)
-    return found
+    return context.shared(Finder, lambda: Finder(context))
 
 
 class BlockingCallRule(Rule):
