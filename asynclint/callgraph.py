@@ -169,13 +169,6 @@ def _bound(module: index.ModuleFacts, name: str) -> bool:
     return name in module.imports or name in module.functions or name in module.classes
 
 
-_graphs: dict[int, CallGraph] = {}
-
-
 def for_index(project: index.ProjectIndex) -> CallGraph:
-    """The call graph of `project`, kept for as long as that index is the active one."""
-    graph = _graphs.get(id(project))
-    if graph is None or graph.project is not project:
-        _graphs.clear()
-        graph = _graphs[id(project)] = CallGraph(project)
-    return graph
+    """The call graph of `project`, kept with that index."""
+    return project.shared(CallGraph, lambda: CallGraph(project))

@@ -14,8 +14,9 @@ import ast
 import dataclasses
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from asynclint import lockorder
 from asynclint.knowledge.asyncio_api import (
@@ -37,6 +38,8 @@ _BUILTIN_DECORATORS = frozenset(["staticmethod", "classmethod", "property"])
 _MAX_HOPS = 12
 SELF = "typing.Self"
 """`FunctionFact.returns` of a method returning its receiver (``-> Self``, ``return self``)."""
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -565,6 +568,18 @@ class ProjectIndex:
         self.configured = configured
         self._missing: set[str] = set()
         self._folders = _Folders()
+        self._shared: dict[object, object] = {}
+
+    def shared(self, key: object, make: Callable[[], _T]) -> _T:
+        """A structure derived from this index (a call graph, a lock graph), built by `make`
+        the first time `key` is asked for and kept with the index; workers that receive a
+        pickled index build their own."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return cast(_T, self._shared[key])
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_shared": {}}
 
     def call_kind(self, fact: FunctionFact | None) -> bool | None:
         """Whether calling the function returns a coroutine; None when unknown."""

@@ -386,13 +386,6 @@ def _glob_matches(glob: str, words: frozenset[str]) -> bool:
     return last in words
 
 
-_linkers: dict[int, _Linker] = {}
-
-
 def _linker(project: index.ProjectIndex) -> _Linker:
     """One linker per index object (the CLI sets one per run; tests set several)."""
-    linker = _linkers.get(id(project))
-    if linker is None or linker.project is not project:
-        _linkers.clear()
-        linker = _linkers[id(project)] = _Linker(project)
-    return linker
+    return project.shared(_Linker, lambda: _Linker(project))

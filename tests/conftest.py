@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import libcst
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,3 +56,17 @@ def run_cli(tmp_path: Path) -> RunCli:
         )
 
     return run
+
+
+@pytest.fixture
+def libcst_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts handed to ``libcst.parse_module`` during the test, in order."""
+    calls: list[str] = []
+    real = libcst.parse_module
+
+    def counting(text: str) -> libcst.Module:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(libcst, "parse_module", counting)
+    return calls

@@ -72,17 +72,9 @@ def test_disabled_syntax_error_rule_reports_nothing() -> None:
     assert check_source("x = (\n", "x.py", codes={"ASL102"}) == []
 
 
-def test_module_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    real = cst.parse_module
-
-    def counting(text: str) -> cst.Module:
-        calls.append(text)
-        return real(text)
-
-    monkeypatch.setattr(cst, "parse_module", counting)
+def test_module_is_parsed_once(libcst_parses: list[str]) -> None:
     check_source(f"import asyncio\nasync def f(coro):\n    {CALL}\n", "x.py")
-    assert len(calls) == 1
+    assert len(libcst_parses) == 1
 
 
 SHARED_STATE = """\

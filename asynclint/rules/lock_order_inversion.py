@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -85,14 +84,8 @@ class _Graph:
         return None
 
 
-_graphs: weakref.WeakKeyDictionary[index.ProjectIndex, _Graph] = weakref.WeakKeyDictionary()
-
-
 def _graph(project: index.ProjectIndex) -> _Graph:
-    graph = _graphs.get(project)
-    if graph is None:
-        graph = _graphs[project] = _Graph(project)
-    return graph
+    return project.shared(_Graph, lambda: _Graph(project))
 
 
 class LockOrderInversion(Rule):
