@@ -25,8 +25,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import CodeRange
 
 from asynclint import source as sources
@@ -236,6 +234,11 @@ def apply_edits(text: str, fixes: Iterable[Fix]) -> str:
 
 def add_imports(module: cst.Module, imports: Iterable[str]) -> cst.Module:
     """`module` with ``import X`` for each of `imports` not imported yet."""
+    # Imported here: ``libcst.codemod`` loads ``libcst.matchers``, half a second of start-up
+    # that every run would pay and only fixes that add imports need.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
     context = CodemodContext()
     for name in sorted(set(imports)):
         AddImportsVisitor.add_needed_import(context, name)

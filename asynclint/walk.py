@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import libcst as cst
@@ -157,6 +157,15 @@ class Walker:
         for handler in self._leaves.get(kind, ()):
             handler(node)
         self._leave(node)
+
+
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node below `node`, in LibCST's order."""
+    pending = list(reversed(children(node)))
+    while pending:
+        current = pending.pop()
+        yield current
+        pending.extend(reversed(children(current)))
 
 
 def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from asynclint import __version__
-from tests.conftest import RunCli
+from tests.conftest import ROOT, RunCli
 
 BUGGY = textwrap.dedent(
     """\
@@ -436,3 +436,18 @@ def test_colour_on_a_terminal_only(project: Path) -> None:
 
     assert on_terminal().startswith(COLOURED_HEADER)
     assert on_terminal(NO_COLOR="1") == f"pkg/bug.py:5:5: ASL102 {MESSAGE}\n\nFound 1 problem.\n"
+
+
+def test_start_up_does_not_load_libcst_codemods() -> None:
+    """``libcst.codemod`` and ``libcst.matchers`` cost half a second to import; only fixes that
+    add imports need them, so a check (warm cache: mostly start-up) never loads them."""
+    probe = (
+        "import sys, asynclint.cli, asynclint.registry\n"
+        "asynclint.registry.all_rules()\n"
+        "heavy = ('libcst.codemod', 'libcst.matchers')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout == "[]\n"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
-import libcst.matchers as matchers
 
 from asynclint.knowledge.asyncio_api import ENSURE_FUTURE, LOOP, TASK_FACTORIES
 from asynclint.rule import Invalid, Rule, Valid
 from asynclint.rules._shared_state import walk
 from asynclint.scope import BindingKind, ScopeKind
+from asynclint.walk import descendants
 
 ASYNC_SLEEPS = frozenset(["asyncio.sleep", "asyncio.tasks.sleep", "anyio.sleep", "trio.sleep"])
 
@@ -472,7 +472,7 @@ def _nonlocals_of_nested(function: cst.CSTNode) -> set[str]:
     """Names that functions nested in `function` declare ``nonlocal``."""
     return {
         item.name.value
-        for node in matchers.findall(function, matchers.Nonlocal())
+        for node in descendants(function)
         if isinstance(node, cst.Nonlocal)
         for item in node.names
     }
