@@ -395,8 +395,9 @@ def test_internal_error_is_one_line_unless_verbose(tmp_path: Path) -> None:
     verbose = run("--verbose", ".")
     assert verbose.returncode == 2
     assert verbose.stderr.startswith("Traceback (most recent call last):\n")
+    assert ", in explode\n" in verbose.stderr  # 3.13 also quotes the `-c` source line
     assert verbose.stderr.endswith(
-        ", in explode\nValueError: boom\nasynclint: internal error: ValueError: boom\n"
+        "\nValueError: boom\nasynclint: internal error: ValueError: boom\n"
     )
 
 
