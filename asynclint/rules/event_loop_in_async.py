@@ -155,6 +155,55 @@ class EventLoopInAsync(Rule):
                 return aio.events.get_running_loop()
             """,
         ),
+        Invalid(
+            {
+                "pkg/__init__.py": "",
+                "pkg/runtime.py": """
+                    import asyncio
+
+                    def make_loop() -> asyncio.AbstractEventLoop:
+                        return asyncio.new_event_loop()
+
+                    class Service:
+                        def current(self) -> asyncio.AbstractEventLoop:
+                            return asyncio.get_running_loop()
+                    """,
+                "pkg/app.py": """
+                    from pkg import runtime
+                    from pkg.runtime import Service, make_loop
+
+                    async def work(): ...
+
+                    async def handler(service: Service):
+                        make_loop().run_until_complete(work())  # error: ASL104@5
+                        runtime.make_loop().run_forever()  # error: ASL104@5
+                        service.current().run_until_complete(work())  # error: ASL104@5
+                    """,
+            }
+        ),
+        Valid(
+            {
+                "pkg/__init__.py": "",
+                "pkg/jobs.py": """
+                    def run(job):
+                        return job()
+
+                    class Loop:
+                        def run_until_complete(self, job): ...
+                        def run_forever(self): ...
+                    """,
+                "pkg/app.py": """
+                    from pkg import jobs
+                    from pkg.jobs import Loop, run
+
+                    async def handler(job, loop: Loop):
+                        run(job)
+                        jobs.run(job)
+                        loop.run_until_complete(job)
+                        Loop().run_forever()
+                    """,
+            }
+        ),
         Valid(
             """
             import asyncio
