@@ -17,7 +17,7 @@ from asynclint import walk
 from asynclint.context import Context
 from asynclint.index import FunctionFact
 from asynclint.knowledge.coroutines import ASYNC_METHODS, COROUTINE_FUNCTIONS, COROUTINE_TYPES
-from asynclint.scope import BindingKind, Scope, ScopeKind
+from asynclint.scope import BindingKind, OwnScopeOnly, Scope, ScopeKind
 
 _MAX_BASES = 10
 
@@ -116,7 +116,7 @@ def _decorator_name(expr: cst.BaseExpression, context: Context, scope: Scope) ->
     return context.resolver.qualname(expr, scope)
 
 
-class _YieldFinder(cst.CSTVisitor):
+class _YieldFinder(OwnScopeOnly, cst.CSTVisitor):
     """Finds a ``yield`` of the function itself, not of nested functions or classes."""
 
     def __init__(self) -> None:
@@ -124,15 +124,6 @@ class _YieldFinder(cst.CSTVisitor):
 
     def visit_Yield(self, node: cst.Yield) -> bool:
         self.found = True
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
 
 

@@ -14,7 +14,7 @@ import ast
 import dataclasses
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
@@ -264,13 +264,25 @@ def dotted(node: ast.expr) -> str | None:
 
 def qualify(written: str, facts: ModuleFacts) -> str:
     """A name as written in the module → absolute, through the module's own bindings."""
+    bound = qualify_bound(written, facts.name, facts.imports, facts.classes, facts.functions)
+    return written if bound is None else bound
+
+
+def qualify_bound(
+    written: str,
+    module: str,
+    imports: Mapping[str, str],
+    *defined: Container[str],
+) -> str | None:
+    """`written` → absolute when its first name is imported (local → absolute in `imports`)
+    or is one of the names `module` defines; None when it is bound otherwise or not at all."""
     head, _, rest = written.partition(".")
-    if head in facts.imports:
-        target = facts.imports[head]
-    elif head in facts.classes or head in facts.functions:
-        target = f"{facts.name}.{head}"
+    if head in imports:
+        target = imports[head]
+    elif any(head in names for names in defined):
+        target = f"{module}.{head}"
     else:
-        return written
+        return None
     return f"{target}.{rest}" if rest else target
 
 

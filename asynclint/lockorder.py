@@ -487,14 +487,7 @@ class _Module:
         dotted = index.dotted(expr)
         if dotted is None:
             return None
-        head, _, rest = dotted.partition(".")
-        if head in self.imports:
-            target = self.imports[head]
-        elif head in self.classes or head in self.functions:
-            target = f"{self.module}.{head}"
-        else:
-            return None
-        return f"{target}.{rest}" if rest else target
+        return index.qualify_bound(dotted, self.module, self.imports, self.classes, self.functions)
 
 
 _NONE = "builtins.None"

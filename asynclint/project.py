@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from asynclint import index, parallel
 from asynclint.config import Config
 from asynclint.knowledge.configured import Configured
+from asynclint.roots import nearest_marked
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _ASK_PATH = "import json, sys; print(json.dumps(sys.path))"
@@ -30,14 +31,7 @@ class InterpreterError(Exception):
 
 def project_root(path: str) -> str | None:
     """The nearest directory at or above `path`'s directory with a project marker."""
-    directory = os.path.dirname(os.path.abspath(path))
-    while True:
-        if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
+    return nearest_marked(os.path.dirname(os.path.abspath(path)), ROOT_MARKERS)
 
 
 def _package_root(path: str) -> str:

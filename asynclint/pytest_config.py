@@ -33,6 +33,7 @@ from asynclint.knowledge.testing import (
     DEFAULT_PYTHON_FILES,
     DEFAULT_PYTHON_FUNCTIONS,
 )
+from asynclint.roots import nearest_marked
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -307,14 +308,13 @@ def _conftest_in(directory: str) -> PluginUse | None:
 
 @functools.cache
 def _project_root(directory: str) -> str:
-    current = directory
-    while True:
-        if any(os.path.exists(os.path.join(current, marker)) for marker in _PROJECT_MARKERS):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            return current
-        current = parent
+    """pytest's fallback rootdir: the nearest marked folder, else the filesystem root."""
+    found = nearest_marked(directory, _PROJECT_MARKERS)
+    if found is not None:
+        return found
+    while os.path.dirname(directory) != directory:
+        directory = os.path.dirname(directory)
+    return directory
 
 
 # -- reading one file -------------------------------------------------------------------------

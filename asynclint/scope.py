@@ -274,6 +274,20 @@ def _parts(node: cst.BaseStatement) -> Iterator[cst.CSTNode]:
             yield case.body
 
 
+class OwnScopeOnly:
+    """Mixin for visitors and transformers that read one function body: they do not enter
+    nested functions, lambdas or classes, whose code runs elsewhere."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
 def walk_small(body: cst.BaseSuite) -> Iterator[cst.BaseSmallStatement]:
     """Every simple statement of a suite, through compound statements but not nested scopes."""
     if isinstance(body, cst.SimpleStatementSuite):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from asynclint.scope import OwnScopeOnly
+
 _ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript)
 
 
@@ -28,7 +30,7 @@ class Awaited:
     call itself returns the coroutine."""
 
 
-class _AwaitDropped(cst.CSTTransformer):
+class _AwaitDropped(OwnScopeOnly, cst.CSTTransformer):
     """Awaits the dropped calls of one function body (not of functions nested in it) and
     turns ``super().<hook>()`` into ``await super().<async hook>()``."""
 
@@ -36,15 +38,6 @@ class _AwaitDropped(cst.CSTTransformer):
         super().__init__()
         self._coroutine = {id(item.call): item.coroutine for item in awaited}
         self._super_hook = super_hook
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         key = id(original_node)
