@@ -26,6 +26,7 @@ import shlex
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from asynclint.knowledge.testing import (
     AUTO_MODE_FLAGS,
@@ -34,6 +35,9 @@ from asynclint.knowledge.testing import (
     DEFAULT_PYTHON_FUNCTIONS,
 )
 from asynclint.roots import nearest_marked
+
+if TYPE_CHECKING:
+    from asynclint.context import Context
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -190,6 +194,11 @@ def plugin_use(source: str | bytes) -> PluginUse | None:
         if isinstance(node, ast.Attribute) and _is_mark(node.value, pytest_names, mark_names)
     }
     return PluginUse(frozenset(functions), plugins, frozenset(imports), frozenset(marks))
+
+
+def own_plugin_use(context: Context) -> PluginUse | None:
+    """:func:`plugin_use` of the file being checked, read once for all the test rules."""
+    return context.shared(own_plugin_use, lambda: plugin_use(context.text))
 
 
 def _assigns(node: ast.Assign, name: str) -> bool:

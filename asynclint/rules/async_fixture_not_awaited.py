@@ -26,7 +26,7 @@ from asynclint.knowledge.testing import (
     CaseKind,
     Plugin,
 )
-from asynclint.pytest_config import PluginUse, config_for, conftests_for, plugin_use
+from asynclint.pytest_config import PluginUse, config_for, conftests_for, own_plugin_use
 from asynclint.rule import Autofix, Invalid, Replace, Report, Rule, Valid
 from asynclint.rules.async_test_never_awaited import TestClasses, defining_scope, method_names
 from asynclint.scope import BindingKind, Scope, ScopeKind
@@ -678,7 +678,7 @@ class AsyncFixtureNotAwaited(Rule):
     def _find_support(self) -> _Support:
         config = config_for(self.context.path)
         conftests = conftests_for(self.context.path)
-        own = plugin_use(self.context.text)
+        own = own_plugin_use(self.context)
         if config is None or conftests is None or own is None:
             return _UNDECIDED
         for option, value in AUTO_MODES.items():

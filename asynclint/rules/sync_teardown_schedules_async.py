@@ -23,7 +23,7 @@ from asynclint.knowledge.testing import (
     PLUGINS,
     Plugin,
 )
-from asynclint.pytest_config import config_for, conftests_for, plugin_use
+from asynclint.pytest_config import config_for, conftests_for, own_plugin_use
 from asynclint.resolve import Resolver
 from asynclint.rule import Autofix, Invalid, Replace, Report, Rule, Valid
 from asynclint.rules.unawaited_coroutine import callee_spelling
@@ -971,7 +971,7 @@ class SyncTeardownSchedulesAsync(Rule):
         None when one of them cannot be read."""
         path = self.context.path
         config, conftests = config_for(path), conftests_for(path)
-        own = plugin_use(self.context.text)
+        own = own_plugin_use(self.context)
         if config is None or conftests is None or own is None:
             return None
         uses = (*conftests, own)
