@@ -459,14 +459,10 @@ def _class_fact(node: ast.ClassDef) -> tuple[ClassFact, dict[str, str]]:
 def _annotation_class(annotation: ast.expr, generic: bool = False) -> str | None:
     """The class an annotation names (``Optional`` and ``| None`` stripped); with `generic`,
     a subscripted generic names its origin (``Coroutine[None, None, int]`` → ``Coroutine``)."""
-    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-        try:
-            annotation = ast.parse(annotation.value, mode="eval").body
-        except SyntaxError:
-            return None
-    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
-        sides = [s for s in (annotation.left, annotation.right) if not _is_none(s)]
-        return _annotation_class(sides[0], generic) if len(sides) == 1 else None
+    plain = plain_annotation(annotation)
+    if plain is None:
+        return None
+    annotation = plain
     if isinstance(annotation, ast.Subscript):
         origin = dotted(annotation.value) or ""
         if origin.endswith("Optional"):
@@ -475,6 +471,20 @@ def _annotation_class(annotation: ast.expr, generic: bool = False) -> str | None
     if isinstance(annotation, (ast.Name, ast.Attribute)):
         return dotted(annotation)
     return None
+
+
+def plain_annotation(annotation: ast.expr) -> ast.expr | None:
+    """`annotation` with a string annotation parsed and ``X | None`` reduced to ``X``; None
+    when it does not parse or is a union of several types."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        try:
+            annotation = ast.parse(annotation.value, mode="eval").body
+        except SyntaxError:
+            return None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [s for s in (annotation.left, annotation.right) if not _is_none(s)]
+        return plain_annotation(sides[0]) if len(sides) == 1 else None
+    return annotation
 
 
 def _is_none(node: ast.expr) -> bool:

@@ -464,16 +464,10 @@ class _Module:
         return None
 
     def _annotation(self, annotation: ast.expr | None) -> str | None:
+        if annotation is not None:
+            annotation = index.plain_annotation(annotation)
         if annotation is None:
             return None
-        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-            try:
-                annotation = ast.parse(annotation.value, mode="eval").body
-            except SyntaxError:
-                return None
-        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
-            sides = [s for s in (annotation.left, annotation.right) if not _is_none(s)]
-            return self._annotation(sides[0]) if len(sides) == 1 else None
         if isinstance(annotation, ast.Subscript):
             origin = self.qualify(annotation.value) or ""
             if origin in ("typing.Optional", "typing_extensions.Optional"):
@@ -619,7 +613,3 @@ def _first_param(function: Function) -> str | None:
 
 def _is_static(function: Function) -> bool:
     return any(index.dotted(d) == "staticmethod" for d in function.decorator_list)
-
-
-def _is_none(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
