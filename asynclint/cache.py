@@ -1,12 +1,13 @@
 """The content cache: index facts and findings of unchanged files, reused across runs.
 
-Entries live in ``.asynclint_cache/`` (``--cache-dir``, ``ASYNCLINT_CACHE_DIR`` or the
-``cache-dir`` key move it; ``--no-cache`` bypasses it; ``asynclint clean`` removes it), one
-JSON file per checked file and kind, named after the file's path, so the folder never holds
-more than two entries per file. Every entry is written to a temporary file and renamed into
-place: concurrent runs never see half an entry, the last writer wins. An entry that cannot
-be read or decoded (corrupt, from another version, foreign) is a miss and is rewritten.
-Entries are JSON, never pickles: loading a cache found in a cloned repository runs no code.
+Entries live in ``.asynclint_cache/`` (:mod:`asynclint.cachedir`: ``--cache-dir``,
+``ASYNCLINT_CACHE_DIR`` or the ``cache-dir`` key move it; ``--no-cache`` bypasses it;
+``asynclint clean`` removes it), one JSON file per checked file and kind, named after the
+file's path, so the folder never holds more than two entries per file. Every entry is
+written to a temporary file and renamed into place: concurrent runs never see half an
+entry, the last writer wins. An entry that cannot be read or decoded (corrupt, from another
+version, foreign) is a miss and is rewritten. Entries are JSON, never pickles: loading a
+cache found in a cloned repository runs no code.
 
 **Facts** (the index's first pass) are keyed by the file's content, its module name, the
 interpreter and asynclint's own code.
@@ -35,45 +36,23 @@ import it; an edit that changes facts (a new ``async def``, an import) re-checks
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
-import hashlib
 import json
 import os
-import shutil
-import sys
-import tempfile
 import types
 import typing
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-from asynclint import __version__, index, prefilter, pytest_config
+from asynclint import index, prefilter, pytest_config
 from asynclint import source as sources
+from asynclint.cachedir import Store, code_fingerprint, digest, modules_in, state
 from asynclint.diagnostic import Diagnostic
 from asynclint.engine import FileJob, FileResult, check_file
-
-DIRECTORY_NAME = ".asynclint_cache"
-ENVIRONMENT_VARIABLE = "ASYNCLINT_CACHE_DIR"
-FORMAT = 1
-"""Bumped when the layout of entries changes."""
-_MARKER = "CACHEDIR.TAG"
-_MARKER_TEXT = (
-    "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# This file is a cache directory tag created by asynclint.\n"
-    "# For information about cache directory tags see https://bford.info/cachedir/\n"
-)
-
-
-class CacheError(Exception):
-    """A cache folder that cannot be used or removed; one line, fit to print."""
-
 
 # --- plain data <-> JSON -------------------------------------------------------------------
 
@@ -193,16 +172,6 @@ def _scalar(kind: type, data: Any) -> Any:
     raise _DecodeError(f"expected {kind.__name__}")
 
 
-def digest(*parts: str | bytes) -> str:
-    """A short hex digest of `parts` (each is delimited, so ("ab", "c") != ("a", "bc"))."""
-    hasher = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
-        hasher.update(len(data).to_bytes(8, "little"))
-        hasher.update(data)
-    return hasher.hexdigest()
-
-
 def canonical(value: object) -> str:
     """A deterministic JSON text of `value`; what cannot be stored is spelled by ``repr``."""
     return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"))
@@ -220,52 +189,6 @@ def _plain(value: object) -> Any:
 
 
 # --- what a cached result depends on beyond its own file -------------------------------------
-
-
-@cache
-def code_fingerprint() -> str:
-    """asynclint's version and code, the interpreter and LibCST."""
-    package = Path(__file__).resolve().parent
-    stats = []
-    for directory, _, files in sorted(os.walk(package)):
-        for name in sorted(files):
-            if name.endswith(".py"):
-                status = os.stat(os.path.join(directory, name))
-                stats.append(f"{directory}/{name}:{status.st_mtime_ns}:{status.st_size}")
-    try:
-        libcst = metadata.version("libcst")
-    except metadata.PackageNotFoundError:
-        libcst = "?"
-    return digest(str(FORMAT), __version__, sys.version, libcst, *stats)
-
-
-def _stat(path: str) -> str:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return "-"
-    return f"{status.st_mtime_ns}:{status.st_size}"
-
-
-def _modules_in(folder: str) -> str:
-    """The names in `folder` that could be modules (``x.py``, ``x.pyi``, a package ``x``):
-    a new module shows up, a file rewritten through a rename (as editors save) does not."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return "-"
-    stems = (
-        name[: -len(suffix)]
-        for name in names
-        for suffix in (".py", ".pyi")
-        if name.endswith(suffix)
-    )
-    return ",".join(sorted({*stems, *(name for name in names if name.isidentifier())}))
-
-
-def state(path: str) -> str:
-    """A file's size and modification time (``-`` when it is gone)."""
-    return _stat(path)
 
 
 @dataclass
@@ -287,8 +210,8 @@ class Environment:
 
     def current(self, search_path: Sequence[str]) -> Environment:
         """This record when nothing in it changed; else a fresh one, of a new generation."""
-        files = {path: _stat(path) for path in self.files}
-        folders = {folder: _modules_in(folder) for folder in {*self.folders, *search_path}}
+        files = {path: state(path) for path in self.files}
+        folders = {folder: modules_in(folder) for folder in {*self.folders, *search_path}}
         if self.generation and files == self.files and folders == self.folders:
             return self
         return Environment(uuid.uuid4().hex, files, folders)
@@ -299,7 +222,7 @@ class Environment:
         new = {path: seen for path, seen in read.items() if path not in self.files}
         self.files.update(new)
         for folder in {os.path.dirname(path) for path in new} - set(self.folders):
-            self.folders[folder] = _modules_in(folder)
+            self.folders[folder] = modules_in(folder)
         return bool(new)
 
 
@@ -392,111 +315,19 @@ def _components(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
     return found
 
 
-# --- the folder -------------------------------------------------------------------------------
-
-
-def location(option: str | None, configured: str | None, root: Path) -> Path:
-    """Where the cache lives: ``--cache-dir``, else ``$ASYNCLINT_CACHE_DIR``, else the
-    configuration's ``cache-dir`` (relative to its file), else ``.asynclint_cache`` in the
-    configuration's folder (the working directory without one)."""
-    if option:
-        return Path(os.path.abspath(option))
-    from_environment = os.environ.get(ENVIRONMENT_VARIABLE)
-    if from_environment:
-        return Path(os.path.abspath(from_environment))
-    return root / (configured or DIRECTORY_NAME)
-
-
-def _is_cache(directory: Path) -> bool:
+def _recorded_environment(store: Store) -> Environment:
+    entry = store.read(".", "environment", code_fingerprint())
     try:
-        return (directory / _MARKER).read_text(encoding="utf-8").startswith(_MARKER_TEXT[:43])
-    except (OSError, UnicodeDecodeError):
-        return False
+        found = decode(Environment, entry["environment"]) if entry else Environment()
+    except (_DecodeError, KeyError, TypeError):
+        found = Environment()
+    assert isinstance(found, Environment)
+    return found
 
 
-def clean(directory: Path) -> bool:
-    """Remove the cache at `directory`; False when there is none. A folder without the
-    cache's tag file is left alone (``--cache-dir`` may name the wrong one)."""
-    if not directory.exists():
-        return False
-    if not _is_cache(directory):
-        raise CacheError(f"{directory} is not an asynclint cache (no {_MARKER}); not removed")
-    try:
-        shutil.rmtree(directory)
-    except OSError as error:
-        raise CacheError(f"cannot remove {directory}: {error.strerror or error}") from None
-    return True
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, renamed into place."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-@dataclass(frozen=True)
-class Store:
-    """A cache folder. Small and picklable: workers receive it and read and write entries
-    themselves, so the parent never serialises anything for the cache."""
-
-    directory: Path
-
-    def prepare(self) -> None:
-        """Create the folder, tagged as a cache and ignored by git; :class:`CacheError` when
-        it cannot be used."""
-        directory = self.directory
-        try:
-            if directory.is_dir() and any(directory.iterdir()) and not _is_cache(directory):
-                raise CacheError(f"{directory} exists and is not an asynclint cache")
-            for kind in ("facts", "results"):
-                (directory / kind).mkdir(parents=True, exist_ok=True)
-            if not _is_cache(directory):
-                _write_atomic(directory / ".gitignore", "# created by asynclint\n*\n")
-                _write_atomic(directory / _MARKER, _MARKER_TEXT)
-        except OSError as error:
-            raise CacheError(f"cannot use {directory}: {error.strerror or error}") from None
-
-    def _path(self, kind: str, name: str) -> Path:
-        return self.directory / kind / f"{digest(name)}.json"
-
-    def load(self, kind: str, name: str) -> dict[str, Any] | None:
-        """The entry `name` of `kind`, whatever its key; None when unreadable."""
-        try:
-            with open(self._path(kind, name), "rb") as file:
-                entry = json.loads(file.read())
-        except (OSError, ValueError):
-            return None
-        return entry if isinstance(entry, dict) and isinstance(entry.get("key"), str) else None
-
-    def read(self, kind: str, name: str, key: str) -> dict[str, Any] | None:
-        """The entry `name` of `kind` when it was stored under `key`; None otherwise."""
-        entry = self.load(kind, name)
-        return entry if entry is not None and entry["key"] == key else None
-
-    def write(self, kind: str, name: str, entry: dict[str, Any]) -> None:
-        """Best effort: a cache that cannot be written is a slower run, not a failed one."""
-        with contextlib.suppress(OSError):
-            _write_atomic(self._path(kind, name), json.dumps(entry, separators=(",", ":")))
-
-    def environment(self) -> Environment:
-        entry = self.read(".", "environment", code_fingerprint())
-        try:
-            found = decode(Environment, entry["environment"]) if entry else Environment()
-        except (_DecodeError, KeyError, TypeError):
-            found = Environment()
-        assert isinstance(found, Environment)
-        return found
-
-    def save_environment(self, environment: Environment) -> None:
-        entry = {"key": code_fingerprint(), "environment": encode(environment)}
-        self.write(".", "environment", entry)
+def _save_environment(store: Store, environment: Environment) -> None:
+    entry = {"key": code_fingerprint(), "environment": encode(environment)}
+    store.write(".", "environment", entry)
 
 
 # --- the index pass ---------------------------------------------------------------------------
@@ -567,7 +398,7 @@ class Session:
             for key, value in vars(project).items()
             if key != "modules" and not key.startswith("_")  # what it found, not settings
         }
-        recorded = self.store.environment()
+        recorded = _recorded_environment(self.store)
         self.environment = recorded.current(project.search_path)
         self._changed = self.environment is not recorded
         generation = self.environment.generation
@@ -591,7 +422,7 @@ class Session:
     def finish(self) -> None:
         """Record what the workers read lazily (:attr:`loaded`, path → state)."""
         if self.environment.add(self.loaded) or self._changed:
-            self.store.save_environment(self.environment)
+            _save_environment(self.store, self.environment)
 
 
 _current: Session | None = None
@@ -635,7 +466,7 @@ def _pytest_inputs(directory: str) -> str:
     of `directory` (their state) and the folders they were looked for in: switching
     ``asyncio_mode`` or adding a conftest changes the findings of files that did not change."""
     inputs = pytest_config.inputs_for(os.path.join(directory, "_"))
-    return digest(*(path if os.path.isdir(path) else f"{path}:{_stat(path)}" for path in inputs))
+    return digest(*(path if os.path.isdir(path) else f"{path}:{state(path)}" for path in inputs))
 
 
 _canonical_options: dict[int, tuple[object, str]] = {}

@@ -2,6 +2,10 @@
 
 Exit status follows ruff: 0 nothing found, 1 findings, 2 usage, configuration or internal
 error. Errors print one line; a traceback only with ``--verbose``.
+
+What a check needs beyond its options (LibCST, the rules, the index, the workers) is
+imported once the run record (:mod:`asynclint.replay`) could not answer: a repeated run over
+unchanged files starts and ends without it.
 """
 
 from __future__ import annotations
@@ -11,23 +15,24 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from asynclint import __version__, cache, index, parallel, project
-from asynclint.cache import CacheError
-from asynclint.config import ConfigError, ConfigResolver, Selection, enabled_codes, ignored_for
+from asynclint import __version__, cachedir, replay
+from asynclint.cachedir import CacheError
+from asynclint.config import ConfigResolver, Selection, enabled_codes, ignored_for
 from asynclint.diagnostic import RunResult
 from asynclint.discovery import STDIN, discover
 from asynclint.docs import write_rule_docs
-from asynclint.engine import FileJob, FileResult
-from asynclint.fixer import FixRequest
-from asynclint.project import InterpreterError
+from asynclint.errors import UsageError
 from asynclint.registry import UnknownSelector, all_rules, get_rule
-from asynclint.render import DEFAULT_FORMAT, FORMATS
-from asynclint.render.styling import emit, errors
+from asynclint.render import DEFAULT_FORMAT, FORMATS, renderer
+
+if TYPE_CHECKING:
+    from asynclint.engine import FileJob, FileResult
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 OUT_OF_BAND_ERRORS = frozenset({"json", "sarif"})
@@ -106,6 +111,18 @@ def check(
     cache_dir: str | None,
 ) -> None:
     """Check PATHS (default: the current directory); `-` reads standard input."""
+    color = _use_color(output_file)
+    record = None
+    if not (no_cache or fix or fix_only or diff or STDIN in paths):
+        record = _replay(cache_dir, config_file, isolated, color)
+        if record is not None and record.found is not None:
+            _write(record.found.output, output_file, color=color)
+            sys.exit(record.found.status)
+    from asynclint import cache, index, parallel, project
+    from asynclint.engine import FileJob
+    from asynclint.fixer import FixRequest
+    from asynclint.render.styling import emit, errors
+
     request = FixRequest(unsafe_fixes, diff) if fix or fix_only or diff else None
     selection = Selection(
         select=_selectors(select),
@@ -156,8 +173,7 @@ def check(
         sys.exit(_fixes_only(results, list(found.errors), fixed, diff, quiet, output_file))
     result = _collect(results, list(found.errors))
     rules = {rule.code: rule for rule in all_rules() if rule.code in enabled}
-    color = _use_color(output_file)
-    text = FORMATS[output_format](result, rules, color=color, statistics=statistics)
+    text = renderer(output_format)(result, rules, color=color, statistics=statistics)
     if output_format in OUT_OF_BAND_ERRORS:
         click.echo(emit(errors(result.errors), color=False), nl=False, err=True)
     if quiet and output_format in ("text", "concise"):
@@ -168,17 +184,45 @@ def check(
         click.echo(f"Fixed {_problems(fixed)}.", err=True)
     stdin_fixed = request is not None and any(job.data is not None for job in file_jobs)
     _write(text, output_file, err=stdin_fixed, color=color)
-    internal = any(r.internal for r in results)
-    if internal or found.errors or any(r.error for r in results):
+    if result.errors or any(r.internal for r in results):
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if result.diagnostics and not exit_zero else EXIT_CLEAN)
+    status = EXIT_FINDINGS if result.diagnostics and not exit_zero else EXIT_CLEAN
+    if record is not None and session is not None:
+        watched = replay.watched(
+            on_disk,
+            found.folders,
+            config_file,
+            session.environment.files,
+            session.environment.folders,
+        )
+        replay.save(session.store, record.name, replay.Recorded(text, status), watched)
+    sys.exit(status)
 
 
-def _store(resolver: ConfigResolver, option: str | None) -> cache.Store | None:
+@dataclass(frozen=True)
+class _Record:
+    """The run record of this command (:mod:`asynclint.replay`): its name, and what it holds
+    when nothing changed."""
+
+    name: str
+    found: replay.Recorded | None
+
+
+def _replay(
+    cache_dir: str | None, config_file: str | None, isolated: bool, color: bool
+) -> _Record | None:
+    directory = replay.folder(cache_dir, config_file, isolated)
+    if directory is None:
+        return None
+    name = replay.key(click.get_current_context().params, color)
+    return _Record(name, replay.lookup(directory, name))
+
+
+def _store(resolver: ConfigResolver, option: str | None) -> cachedir.Store | None:
     """The cache of the working directory's configuration; None (with a warning) when its
     folder cannot be used."""
     config = resolver.for_directory(os.curdir)
-    store = cache.Store(cache.location(option, config.cache_dir, config.root))
+    store = cachedir.Store(cachedir.location(option, config.cache_dir, config.root))
     try:
         store.prepare()
     except CacheError as error:
@@ -277,9 +321,9 @@ def _write(text: str, output_file: str | None, err: bool = False, color: bool = 
 def clean_command(cache_dir: str | None, config_file: str | None) -> None:
     """Remove the cache `check` uses when run from here."""
     config = ConfigResolver(config_file).for_directory(os.curdir)
-    directory = cache.location(cache_dir, config.cache_dir, config.root)
+    directory = cachedir.location(cache_dir, config.cache_dir, config.root)
     shown = os.path.relpath(directory) if directory.is_relative_to(os.getcwd()) else directory
-    if cache.clean(directory):
+    if cachedir.clean(directory):
         click.echo(f"Removed {shown}")
     else:
         click.echo(f"No cache at {shown}")
@@ -360,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_ERROR)
-    except (ConfigError, UnknownSelector, InterpreterError, CacheError, OSError) as error:
+    except (UsageError, OSError) as error:
         click.echo(f"asynclint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as error:  # internal error: one line unless --verbose

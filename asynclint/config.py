@@ -35,6 +35,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from asynclint.errors import UsageError
 from asynclint.registry import UnknownSelector, default_codes, get_rule, resolve_selectors
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ DEFAULT_EXCLUDE = (
 PYPROJECT = "pyproject.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """A configuration that cannot be used; the message is one line, fit to print as is."""
 
 
@@ -317,6 +318,13 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 def _pyproject_config(file: Path) -> Config | None:
     """The configuration in a ``pyproject.toml``; None when it is absent or has no table."""
+    table = _pyproject_table(file)
+    return None if table is None else _Parser(file, ("tool", "asynclint")).config(table)
+
+
+def _pyproject_table(file: Path) -> dict[str, Any] | None:
+    """The ``[tool.asynclint]`` table of a ``pyproject.toml``, unvalidated; None when the
+    file or the table is absent."""
     if not file.is_file():
         return None
     tool = _read_toml(file).get("tool")
@@ -325,7 +333,40 @@ def _pyproject_config(file: Path) -> Config | None:
         return None
     if not isinstance(table, dict):
         raise ConfigError(f"{_shown(file)}: tool.asynclint: expected a table, got {_kind(table)}")
-    return _Parser(file, ("tool", "asynclint")).config(table)
+    return table
+
+
+def cache_setting(config_file: str | None, isolated: bool) -> tuple[Path, str | None] | None:
+    """The configuration of the working directory as far as the cache needs it, its root and
+    its ``cache-dir``, read without validating anything else (validation loads every rule;
+    a warm run finds its record first). None when the file cannot be read as expected: the
+    full reading then says why."""
+    try:
+        if isolated:
+            return Path(os.path.abspath(os.curdir)), None
+        if config_file is not None:
+            file = Path(os.path.abspath(config_file))
+            table = _pyproject_table(file) if file.name == PYPROJECT else _read_toml(file)
+        else:
+            file, table = _nearest_table(os.path.abspath(os.curdir))
+    except ConfigError:
+        return None
+    if table is None:
+        return Path(os.path.abspath(os.curdir)), None
+    value = table.get("cache-dir")
+    return (file.parent, value) if value is None or isinstance(value, str) else None
+
+
+def _nearest_table(directory: str) -> tuple[Path, dict[str, Any] | None]:
+    """The nearest ``pyproject.toml`` at or above `directory` with a ``[tool.asynclint]``
+    table, and the table (None when there is none)."""
+    while True:
+        file = Path(directory, PYPROJECT)
+        table = _pyproject_table(file)
+        parent = os.path.dirname(directory)
+        if table is not None or parent == directory:
+            return file, table
+        directory = parent
 
 
 def _read_toml(file: Path) -> dict[str, Any]:

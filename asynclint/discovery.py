@@ -38,6 +38,8 @@ class Discovery:
     """Sorted by path; a file reached twice (``src src/a.py``) is listed once."""
     errors: tuple[str, ...]
     """One line per path that could not be read, e.g. ``x: No such file or directory``."""
+    folders: tuple[str, ...] = ()
+    """The folders walked (absolute): a file added to one changes what a run checks."""
 
 
 def discover(
@@ -50,7 +52,7 @@ def discover(
     unique: dict[str, SourceFile] = {}
     for absolute, source in sorted(walker.found, key=lambda item: item[1].path):
         unique.setdefault(absolute, source)
-    return Discovery(tuple(unique.values()), tuple(walker.errors))
+    return Discovery(tuple(unique.values()), tuple(walker.errors), tuple(walker.folders))
 
 
 class _Walker:
@@ -60,6 +62,7 @@ class _Walker:
         self.found: list[tuple[str, SourceFile]] = []
         """(absolute path, file): the absolute path identifies files reached twice."""
         self.errors: list[str] = []
+        self.folders: list[str] = []
 
     def add(self, given: str) -> None:
         if given == STDIN:
@@ -94,6 +97,7 @@ class _Walker:
             except OSError as exc:
                 self.errors.append(f"{shown or os.curdir}: {exc.strerror}")
                 continue
+            self.folders.append(absolute)
             for entry in entries:
                 relative = None if base is None else posixpath.join(base, entry.name)
                 entry_shown = os.path.join(shown, entry.name)

@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
-from asynclint import cache, index
+from asynclint import cache, cachedir, index
 from asynclint import source as sources
 from asynclint.diagnostic import Diagnostic
 from asynclint.engine import SYNTAX_ERROR, FileJob, FileResult, check_file
@@ -33,7 +33,7 @@ _CHUNK = 16
 """Files per round trip at most; fewer when there are few files per worker."""
 
 _progress_dir: str | None = None
-_store: cache.Store | None = None
+_store: cachedir.Store | None = None
 _checked: frozenset[str] = frozenset()
 """The modules of the checked files: any other module in the index was read lazily."""
 _reported = 0
@@ -43,7 +43,7 @@ _states: dict[str, str] = {}
 def _init_worker(
     progress_dir: str | None,
     project: index.ProjectIndex | None,
-    store: cache.Store | None,
+    store: cachedir.Store | None,
     checked: frozenset[str],
 ) -> None:
     global _progress_dir, _store, _checked
@@ -85,7 +85,7 @@ def _lazily_read() -> dict[str, str]:
         return {}
     _reported = len(modules)
     paths = {facts.path for name, facts in modules.items() if name not in _checked}
-    fresh = {path: cache.state(path) for path in paths - _states.keys()}
+    fresh = {path: cachedir.state(path) for path in paths - _states.keys()}
     _states.update(fresh)
     return fresh
 
@@ -95,7 +95,7 @@ def _shipped_index() -> index.ProjectIndex | None:
     return None if _context().get_start_method() == "fork" else index.active()
 
 
-_Setup = tuple[str | None, index.ProjectIndex | None, cache.Store | None, frozenset[str]]
+_Setup = tuple[str | None, index.ProjectIndex | None, cachedir.Store | None, frozenset[str]]
 
 
 def _worker_setup(progress_dir: str | None) -> _Setup:

@@ -18,14 +18,14 @@ from collections.abc import Iterable, Sequence
 
 from asynclint import index, parallel
 from asynclint.config import Config
+from asynclint.errors import UsageError
 from asynclint.knowledge.configured import Configured
-from asynclint.roots import nearest_marked
+from asynclint.roots import ROOT_MARKERS, nearest_marked
 
-ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _ASK_PATH = "import json, sys; print(json.dumps(sys.path))"
 
 
-class InterpreterError(Exception):
+class InterpreterError(UsageError):
     """The interpreter given for resolution cannot be used; one line, fit to print."""
 
 

@@ -46,7 +46,7 @@ else:
 
 Value = str | tuple[str, ...]
 
-_CONFIG_FILES = (
+CONFIG_FILES = (
     "pytest.toml",
     ".pytest.toml",
     "pytest.ini",
@@ -56,7 +56,7 @@ _CONFIG_FILES = (
     "setup.cfg",
 )
 _INI_SECTIONS = {"pytest.ini": "pytest", ".pytest.ini": "pytest", "tox.ini": "pytest"}
-_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", ".git")
+PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", ".git")
 """Without a configuration file, conftest files are looked for up to the project root."""
 _VERSION_SPEC = re.compile(r"[\s<>=!~;\[]")
 
@@ -265,7 +265,7 @@ def inputs_for(path: str) -> tuple[str, ...]:
     found: list[str] = []
     while True:
         found.append(directory)
-        for name in ("conftest.py", *_CONFIG_FILES):
+        for name in ("conftest.py", *CONFIG_FILES):
             candidate = os.path.join(directory, name)
             if os.path.isfile(candidate):
                 found.append(candidate)
@@ -289,7 +289,7 @@ _NO_CONFTEST = PluginUse()
 
 @functools.cache
 def _config_in(directory: str) -> PytestConfig | None:
-    for name in _CONFIG_FILES:
+    for name in CONFIG_FILES:
         path = os.path.join(directory, name)
         if not os.path.isfile(path):
             continue
@@ -318,7 +318,7 @@ def _conftest_in(directory: str) -> PluginUse | None:
 @functools.cache
 def _project_root(directory: str) -> str:
     """pytest's fallback rootdir: the nearest marked folder, else the filesystem root."""
-    found = nearest_marked(directory, _PROJECT_MARKERS)
+    found = nearest_marked(directory, PROJECT_MARKERS)
     if found is not None:
         return found
     while os.path.dirname(directory) != directory:

@@ -12,12 +12,16 @@ import functools
 import importlib
 import pkgutil
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from asynclint import rules as rules_package
-from asynclint.rule import Rule
+from asynclint.errors import UsageError
+
+if TYPE_CHECKING:
+    from asynclint.rule import Rule
 
 
-class UnknownSelector(ValueError):
+class UnknownSelector(UsageError, ValueError):
     """A code, prefix or name that matches no rule."""
 
     def __init__(self, selector: str, suggestion: str | None) -> None:
@@ -29,7 +33,9 @@ class UnknownSelector(ValueError):
 
 @functools.cache
 def all_rules() -> tuple[type[Rule], ...]:
-    """Every rule class, sorted by code."""
+    """Every rule class, sorted by code (importing them loads LibCST: only when asked)."""
+    from asynclint.rule import Rule
+
     found: list[type[Rule]] = []
     for info in pkgutil.iter_modules(rules_package.__path__):
         module = importlib.import_module(f"{rules_package.__name__}.{info.name}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+"""What marks a project's root folder (:func:`asynclint.project.project_root`)."""
+
 
 def nearest_marked(directory: str, markers: Iterable[str]) -> str | None:
     """The nearest folder at or above `directory` holding one of `markers`; None if none."""

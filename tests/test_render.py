@@ -13,7 +13,7 @@ import pytest
 
 import asynclint
 from asynclint.diagnostic import Applicability, Diagnostic, Edit, Fix, RunResult
-from asynclint.render import FORMATS, Renderer, sarif
+from asynclint.render import FORMATS, Renderer, concise, github, json_array, renderer, sarif, text
 from asynclint.rule import Rule
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
@@ -79,7 +79,7 @@ def run(
 
 
 def render(fmt: str, result: RunResult, *, color: bool = False, statistics: bool = False) -> str:
-    return FORMATS[fmt](result, RULES, color=color, statistics=statistics)
+    return renderer(fmt)(result, RULES, color=color, statistics=statistics)
 
 
 SOURCE = "import asyncio\nasync def main():\n    bad()\n    spawn(\n        work())\n"
@@ -93,8 +93,8 @@ MIXED = run(
 
 def test_formats_are_named_for_the_cli() -> None:
     assert list(FORMATS) == ["text", "concise", "json", "sarif", "github"]
-    renderer: Renderer = FORMATS["text"]
-    assert renderer is FORMATS["text"]
+    chosen: list[Renderer] = [renderer(name) for name in FORMATS]
+    assert chosen == [text.render, concise.render, json_array.render, sarif.render, github.render]
 
 
 # --- text ------------------------------------------------------------------------------------
