@@ -361,8 +361,7 @@ def index_module(path: str, store: Store) -> Indexed:
     facts = None
     imports: tuple[str, ...] = ()
     if tree is not None:
-        assert isinstance(source, sources.Source)
-        facts = index.facts_for(path, source.text, name)
+        facts = index.facts_of(tree, path, name)
         is_package = os.path.basename(path) == "__init__.py"
         imports = tuple(
             dict.fromkeys(full for full, _ in prefilter.imports(tree, name, is_package))

@@ -128,7 +128,11 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
             tree = ast.parse(source)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    name = name or module_name(path)
+    return facts_of(tree, path, name or module_name(path))
+
+
+def facts_of(tree: ast.Module, path: str, name: str) -> ModuleFacts:
+    """The facts of the module `name` at `path`, whose syntax tree is `tree`."""
     facts = ModuleFacts(name, path)
     is_package = os.path.basename(path) == "__init__.py"
     spawners: list[tuple[str | None, str, str]] = []

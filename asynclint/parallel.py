@@ -120,12 +120,14 @@ def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
             return index.ProjectIndex((fact for fact in facts if fact is not None), search_path)
     work = partial(cache.index_module, store=session.store)
     if workers <= 1 or len(paths) < 2 * workers:
-        entries = list(map(work, paths))
+        session.indexed = dict(zip(paths, map(work, paths), strict=True))
     else:
+        ordered = sorted(paths, key=_size, reverse=True)
         with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-            entries = list(pool.map(work, paths, chunksize=max(1, len(paths) // (workers * 8))))
-    session.indexed = dict(zip(paths, entries, strict=True))
-    modules = (entry.facts for entry in entries if entry.facts is not None)
+            chunk = max(1, len(paths) // (workers * 8))
+            found = dict(zip(ordered, pool.map(work, ordered, chunksize=chunk), strict=True))
+        session.indexed = {path: found[path] for path in paths}
+    modules = (entry.facts for entry in session.indexed.values() if entry.facts is not None)
     return index.ProjectIndex(modules, search_path)
 
 
@@ -147,12 +149,24 @@ def run(jobs: Sequence[FileJob], workers: int) -> list[FileResult]:
             if reused is not None:
                 results[position] = reused
     pending = [position for position in range(len(jobs)) if position not in results]
+    pending.sort(key=lambda p: _size(jobs[p].path, jobs[p].data), reverse=True)
     while pending:
         in_flight = _run_pool(jobs, pending, max(1, min(workers, len(pending))), results)
         for position in in_flight:
             results[position] = _isolated(jobs[position])
         pending = [position for position in pending if position not in results]
     return [results[position] for position in range(len(jobs))]
+
+
+def _size(path: str, data: bytes | None = None) -> int:
+    """What work is sorted by, largest first: the last chunks, handed to whichever worker is
+    free, are small, so no worker is left alone with a large file at the end."""
+    if data is not None:
+        return len(data)
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _run_pool(
