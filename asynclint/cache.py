@@ -18,10 +18,10 @@ interpreter and asynclint's own code.
 * asynclint's code (:func:`code_fingerprint`: version and the files of the package, so a
   development checkout never reuses results of code that has since changed), the
   interpreter and LibCST;
-* the facts of *every* module in the run (project-wide rules read them all: lock order);
-* the contents of every module the file imports, directly or through other modules of the
-  run, imports inside functions included (:func:`closure_digests`): rules follow names and
-  calls into those modules (ASL307 reads the bodies of the sync functions called);
+* the facts of *every* module in the run: rules see other modules through them (names,
+  kinds of functions, classes, lock order);
+* the content of every other file the check read (:mod:`asynclint.dependencies`: ASL307
+  reads the bodies of the sync functions an ``async def`` calls), stored with the findings;
 * the index's settings (search path, configured coroutine functions...) and the modules it
   read lazily outside the checked files (installed packages, the rest of the project):
   their files' size and modification time, and the modules present in their folders and
@@ -30,8 +30,9 @@ interpreter and asynclint's own code.
   when the cache was filled and created later elsewhere on the search path (a brand-new
   package folder inside another package) is not: ``asynclint clean`` then.
 
-So an edit that keeps every module's facts re-checks the edited file and the files that
-import it; an edit that changes facts (a new ``async def``, an import) re-checks everything.
+So an edit that keeps every module's facts (a function's body, a comment) re-checks the
+edited file and the files whose checks read it, not every importer; an edit that changes
+facts (a new ``async def``, an import) re-checks everything.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ import os
 import types
 import typing
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import Any
 
-from asynclint import index, prefilter, pytest_config
+from asynclint import dependencies, index, prefilter, pytest_config
 from asynclint import source as sources
 from asynclint.cachedir import Store, code_fingerprint, digest, modules_in, state
 from asynclint.diagnostic import Diagnostic
@@ -235,84 +236,9 @@ class Indexed:
     """Digest of the file's bytes; empty when it could not be read."""
     facts_key: str
     """Digest of the facts (the same facts give the same key)."""
-    imports: tuple[str, ...] = ()
-    """Everything the module imports, anywhere in it (absolute names,
-    :func:`asynclint.prefilter.imports`)."""
     findings: Mapping[str, Any] | None = None
     """The file's stored findings entry, read here, in the workers, for the parent to
     compare with the key it computes once the index is complete."""
-
-
-def closure_digests(modules: Mapping[str, Indexed]) -> dict[str, str]:
-    """For each module (by path), a digest of its content and of the content of every module
-    of `modules` it reaches through imports: a hash over the import graph's condensation, so
-    an edit changes exactly the digests of the modules that reach the edited one."""
-    by_name: dict[str, str] = {}
-    for path, entry in modules.items():
-        if entry.facts is not None:
-            by_name.setdefault(entry.facts.name, path)
-    graph = {path: sorted(_targets(entry, by_name)) for path, entry in modules.items()}
-    digests: dict[str, str] = {}
-    for component in _components(graph):
-        members = sorted(component)
-        inside = set(members)
-        outside = {digests[t] for member in members for t in graph[member] if t not in inside}
-        combined = digest(*(modules[member].content for member in members), *sorted(outside))
-        for member in members:
-            digests[member] = combined
-    return digests
-
-
-def _targets(entry: Indexed, by_name: Mapping[str, str]) -> Iterator[str]:
-    """The checked modules an import names: the module itself and the packages above it."""
-    for name in entry.imports:
-        parts = name.split(".")
-        for cut in range(1, len(parts) + 1):
-            found = by_name.get(".".join(parts[:cut]))
-            if found is not None:
-                yield found
-
-
-def _components(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
-    """Strongly connected components, each after every component it reaches (Tarjan,
-    iterative: import chains are longer than Python's recursion limit allows)."""
-    order: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-    for root in graph:
-        if root in order:
-            continue
-        work: list[tuple[str, int]] = [(root, 0)]
-        while work:
-            node, position = work.pop()
-            if position == 0:
-                order[node] = low[node] = len(order)
-                stack.append(node)
-                on_stack.add(node)
-            targets = graph[node]
-            if position < len(targets):
-                work.append((node, position + 1))
-                target = targets[position]
-                if target not in order:
-                    work.append((target, 0))
-                elif target in on_stack:
-                    low[node] = min(low[node], order[target])
-                continue
-            if low[node] == order[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                found.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return found
 
 
 def _recorded_environment(store: Store) -> Environment:
@@ -351,27 +277,17 @@ def index_module(path: str, store: Store) -> Indexed:
                 decode(index.ModuleFacts | None, entry["facts"]),
                 content,
                 str(entry["facts_key"]),
-                decode(tuple[str, ...], entry["imports"]),
                 findings,
             )
         except (_DecodeError, KeyError, TypeError):
             pass
     source = sources.decode(data)
     tree = prefilter.syntax_tree(source.text) if isinstance(source, sources.Source) else None
-    facts = None
-    imports: tuple[str, ...] = ()
-    if tree is not None:
-        facts = index.facts_of(tree, path, name)
-        is_package = os.path.basename(path) == "__init__.py"
-        imports = tuple(
-            dict.fromkeys(full for full, _ in prefilter.imports(tree, name, is_package))
-        )
+    facts = None if tree is None else index.facts_of(tree, path, name)
     stored = encode(facts)
     facts_key = digest(json.dumps(stored, sort_keys=True))
-    store.write(
-        "facts", path, {"key": key, "facts": stored, "facts_key": facts_key, "imports": imports}
-    )
-    return Indexed(facts, content, facts_key, imports, findings)
+    store.write("facts", path, {"key": key, "facts": stored, "facts_key": facts_key})
+    return Indexed(facts, content, facts_key, findings)
 
 
 # --- a run ---------------------------------------------------------------------------------
@@ -388,6 +304,7 @@ class Session:
         """Files the workers' index read lazily: path → state when read."""
         self.environment = Environment()
         self._changed = False
+        self._contents: dict[str, str] | None = None
 
     def keys(self, project: index.ProjectIndex) -> dict[str, str]:
         """For each indexed path, the part of its findings' key that is not the file's own."""
@@ -402,8 +319,7 @@ class Session:
         self._changed = self.environment is not recorded
         generation = self.environment.generation
         run = digest(code_fingerprint(), facts, generation, canonical(settings))
-        closures = closure_digests(self.indexed)
-        return {path: digest(run, closure) for path, closure in closures.items()}
+        return dict.fromkeys(self.indexed, run)
 
     def reuse(self, job: FileJob) -> FileResult | None:
         """The stored findings of `job` when its file has not changed since the index pass
@@ -413,14 +329,28 @@ class Session:
             return None
         if indexed.findings["key"] != result_key(job, indexed.content):
             return None
+        if not _reads_unchanged(indexed.findings, self._content):
+            return None
         return _reused(job, indexed.findings, None)
+
+    def _content(self, path: str) -> str:
+        """The digest of `path` (absolute) as the index pass read it, else as it is now."""
+        if self._contents is None:
+            self._contents = {os.path.abspath(p): e.content for p, e in self.indexed.items()}
+        known = self._contents.get(path)
+        return _content_now(path) if known is None else known
 
     def checked_modules(self) -> frozenset[str]:
         return frozenset(e.facts.name for e in self.indexed.values() if e.facts is not None)
 
     def finish(self) -> None:
-        """Record what the workers read lazily (:attr:`loaded`, path → state)."""
-        if self.environment.add(self.loaded) or self._changed:
+        """Record what the workers read lazily (:attr:`loaded`, path → state). A checked
+        file read again under another module name (a folder that is a package for some
+        imports and not for others) is left out: its facts as a checked module, taken from
+        the same content, are in every key already."""
+        checked = {os.path.abspath(path) for path in self.indexed}
+        read = {path: seen for path, seen in self.loaded.items() if path not in checked}
+        if self.environment.add(read) or self._changed:
             _save_environment(self.store, self.environment)
 
 
@@ -500,6 +430,21 @@ def _reused(job: FileJob, entry: Mapping[str, Any], data: bytes | None) -> FileR
     return FileResult(job.path, diagnostics, text)
 
 
+def _reads_unchanged(entry: Mapping[str, Any], content: Callable[[str], str]) -> bool:
+    """Whether every other file the stored check read still has the content it had."""
+    reads = entry.get("reads", {})
+    return isinstance(reads, dict) and all(content(path) == seen for path, seen in reads.items())
+
+
+def _content_now(path: str) -> str:
+    """The digest of a file's bytes now; ``-`` when it cannot be read."""
+    try:
+        with open(path, "rb") as file:
+            return digest(file.read())
+    except OSError:
+        return "-"
+
+
 def _cacheable(job: FileJob) -> bool:
     return bool(job.cache_key) and job.data is None and job.fix is None
 
@@ -515,11 +460,16 @@ def check(job: FileJob, store: Store) -> FileResult:
         return check_file(job)
     key = result_key(job, digest(data))
     entry = store.read("results", _entry_name(job.path), key)
-    reused = None if entry is None else _reused(job, entry, data)
-    if reused is not None:
-        return reused
-    result = check_file(dataclasses.replace(job, data=data))
+    if entry is not None and _reads_unchanged(entry, _content_now):
+        reused = _reused(job, entry, data)
+        if reused is not None:
+            return reused
+    with dependencies.recording() as read:
+        result = check_file(dataclasses.replace(job, data=data))
     if result.error is None:
         found = [encode(diagnostic) for diagnostic in result.diagnostics]
-        store.write("results", _entry_name(job.path), {"key": key, "diagnostics": found})
+        own = os.path.abspath(job.path)
+        reads = {p: _content_now(p) for p in sorted(map(os.path.abspath, read)) if p != own}
+        entry = {"key": key, "diagnostics": found, "reads": reads}
+        store.write("results", _entry_name(job.path), entry)
     return result

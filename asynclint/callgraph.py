@@ -15,7 +15,7 @@ import ast
 import functools
 from dataclasses import dataclass
 
-from asynclint import index
+from asynclint import dependencies, index
 from asynclint.knowledge.blocking import FUNCTIONS
 
 _MAX_DEPTH = 12
@@ -82,14 +82,19 @@ class CallGraph:
     def __init__(self, project: index.ProjectIndex) -> None:
         self.project = project
         self._chains: dict[str, Chain | None] = {}
+        self._read: dict[str, frozenset[str]] = {}
+        """The files whose source each answer was worked out from (for the cache)."""
 
     def blocking_chain(self, qualname: str, depth: int = 0) -> Chain | None:
         """How calling the sync project function `qualname` blocks, or None."""
         if qualname in self._chains:
+            dependencies.note(self._read.get(qualname, ()))
             return self._chains[qualname]
         self._chains[qualname] = None  # a cycle ends here
-        chain = self._find(qualname, depth)
+        with dependencies.recording() as read:
+            chain = self._find(qualname, depth)
         self._chains[qualname] = chain
+        self._read[qualname] = frozenset(read)
         return chain
 
     def _find(self, qualname: str, depth: int) -> Chain | None:
@@ -100,6 +105,7 @@ class CallGraph:
         fact = module.functions.get(rest) or _method_fact(module, rest)
         if fact is None or fact.is_async or fact.opaque or not module.in_project:
             return None
+        dependencies.note([module.path])
         tree = _tree(module.path)
         found = None if tree is None else _definition(tree, rest)
         if found is None:

@@ -119,6 +119,57 @@ def test_a_body_edit_rechecks_the_importers_and_nothing_else(check: RunCli, tmp_
     ]
 
 
+def test_an_importer_that_read_nothing_of_the_edited_module_is_reused(
+    check: RunCli, tmp_path: Path
+) -> None:
+    """Facts unchanged, and no check read the module's source: only the module is checked."""
+    project = tmp_path / "project"
+    helper = "LIMIT = 3\n\n\ndef save():\n    pass\n"
+    caller = "import asyncio\nfrom helper import LIMIT\n\n\nasync def f(c):\n"
+    write(project, helper=helper, caller=caller + "    asyncio.create_task(c(LIMIT))\n")
+    assert findings(check(".")) == [f"./caller.py:6:5: {TASK_FINDING}"]
+    mark_stored_findings(tmp_path / "cache")
+    write(project, helper=helper.replace("    pass", "    return 1"))
+    cached = TASK_FINDING.replace("ASL102 ", "ASL102 cached: ")
+    assert findings(check(".")) == [f"./caller.py:6:5: {cached}"]
+
+
+def test_a_checked_file_read_under_another_name_is_watched_once(
+    check: RunCli, tmp_path: Path
+) -> None:
+    """pkg/ has no __init__.py: pkg/a.py is checked as module `a`, and the index reads it
+    again as `pkg.a` for main.py (is `save` a coroutine function?). Editing its body
+    re-checks it alone (ASL307, which would read the body, is not selected)."""
+    project = tmp_path / "project"
+    (project / "pkg").mkdir()
+    (project / "pkg" / "a.py").write_text("def save():\n    pass\n")
+    main = "import asyncio\nimport pkg.a\n\n\nasync def f(c):\n    pkg.a.save()\n"
+    write(project, main=main + "    asyncio.create_task(c())\n")
+    assert findings(check("--select", "ASL101,ASL102", "pkg/a.py", "main.py")) == [
+        f"main.py:7:5: {TASK_FINDING}"
+    ]
+    mark_stored_findings(tmp_path / "cache")
+    (project / "pkg" / "a.py").write_text("def save():\n    return 1\n")
+    cached = TASK_FINDING.replace("ASL102 ", "ASL102 cached: ")
+    assert findings(check("--select", "ASL101,ASL102", "pkg/a.py", "main.py")) == [
+        f"main.py:7:5: {cached}"
+    ]
+
+
+def test_a_remembered_answer_carries_what_it_read(check: RunCli, tmp_path: Path) -> None:
+    """One worker answers "does `save` block?" once, for one caller, and reuses the answer
+    for the other: both depend on helper.py (checked too, so its facts are in the key, and
+    they do not change)."""
+    project = tmp_path / "project"
+    helper = "import time\n\n\ndef save():\n    time.sleep(1)\n"
+    caller = "from helper import save\n\n\nasync def main():\n    save()\n"
+    write(project, helper=helper, first=caller, second=caller)
+    assert len(findings(check("--jobs", "1", "."))) == 2
+    mark_stored_findings(tmp_path / "cache")
+    write(project, helper=helper.replace("time.sleep(1)", "time.time()"))
+    assert findings(check("--jobs", "1", ".")) == []
+
+
 def test_corrupt_or_foreign_entries_are_ignored_and_rebuilt(check: RunCli, tmp_path: Path) -> None:
     write(tmp_path / "project", a=TASK)
     check("a.py")
@@ -245,22 +296,6 @@ def test_keys_change_with_asynclint_itself(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "another version")
     assert session.keys(project).keys() == before.keys()
     assert session.keys(project) != before
-
-
-def test_closure_digests_follow_imports() -> None:
-    def module(name: str, content: str, *imports: str) -> cache.Indexed:
-        return cache.Indexed(index.ModuleFacts(name), content, "", imports)
-
-    modules = {
-        "a.py": module("a", "A", "b.thing"),
-        "b.py": module("b", "B", "c"),
-        "c.py": module("c", "C", "b"),
-        "d.py": module("d", "D"),
-    }
-    before = cache.closure_digests(modules)
-    modules["c.py"] = module("c", "C2", "b")
-    after = cache.closure_digests(modules)
-    assert [path for path in modules if before[path] != after[path]] == ["a.py", "b.py", "c.py"]
 
 
 def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path) -> None:
