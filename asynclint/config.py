@@ -144,7 +144,9 @@ def enabled_codes(config: Config, selection: Selection) -> frozenset[str]:
     return (base | added) - removed
 
 
+@functools.cache
 def _cli_codes(option: str, selectors: tuple[str, ...]) -> frozenset[str]:
+    """The codes of command-line selectors (resolved once, not once per file)."""
     try:
         return frozenset(resolve_selectors(selectors))
     except UnknownSelector as exc:

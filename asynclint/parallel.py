@@ -108,7 +108,7 @@ def _worker_setup(progress_dir: str | None) -> _Setup:
 
 def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
     """The project index of `paths`, one ``ast`` parse per file spread over the workers;
-    with a current cache session, unchanged files' facts come from the cache."""
+    with a current cache session, unchanged files' facts come from the cache, read here."""
     search_path = index.installed_search_path()
     session = cache.current()
     if session is None:
@@ -118,15 +118,17 @@ def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
             chunk = max(1, len(paths) // (workers * 8))
             facts = pool.map(index.facts_for, paths, chunksize=chunk)
             return index.ProjectIndex((fact for fact in facts if fact is not None), search_path)
+    found = {path: cache.cached_module(path, session.store) for path in paths}
+    missing = [path for path, entry in found.items() if entry is None]
+    missing.sort(key=_size, reverse=True)
     work = partial(cache.index_module, store=session.store)
-    if workers <= 1 or len(paths) < 2 * workers:
-        session.indexed = dict(zip(paths, map(work, paths), strict=True))
+    if workers <= 1 or len(missing) < 2 * workers:
+        found.update(zip(missing, map(work, missing), strict=True))
     else:
-        ordered = sorted(paths, key=_size, reverse=True)
         with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-            chunk = max(1, len(paths) // (workers * 8))
-            found = dict(zip(ordered, pool.map(work, ordered, chunksize=chunk), strict=True))
-        session.indexed = {path: found[path] for path in paths}
+            chunk = max(1, len(missing) // (workers * 8))
+            found.update(zip(missing, pool.map(work, missing, chunksize=chunk), strict=True))
+    session.indexed = {path: entry for path, entry in found.items() if entry is not None}
     modules = (entry.facts for entry in session.indexed.values() if entry.facts is not None)
     return index.ProjectIndex(modules, search_path)
 

@@ -29,14 +29,9 @@ class InterpreterError(UsageError):
     """The interpreter given for resolution cannot be used; one line, fit to print."""
 
 
-def project_root(path: str) -> str | None:
-    """The nearest directory at or above `path`'s directory with a project marker."""
-    return nearest_marked(os.path.dirname(os.path.abspath(path)), ROOT_MARKERS)
-
-
-def _package_root(path: str) -> str:
-    """The directory holding `path`'s top-level package (its own directory for a script)."""
-    directory = os.path.dirname(os.path.abspath(path))
+def _package_root(directory: str) -> str:
+    """The directory holding the top-level package of the modules in `directory` (itself
+    when it is no package)."""
     while os.path.isfile(os.path.join(directory, "__init__.py")):
         directory = os.path.dirname(directory)
     return directory
@@ -46,9 +41,9 @@ def source_roots(paths: Iterable[str]) -> list[str]:
     """Where the project's modules live, most specific first, without duplicates."""
     found: dict[str, None] = {}
     roots: dict[str, None] = {}
-    for path in paths:
-        found[_package_root(path)] = None
-        root = project_root(path)
+    for directory in dict.fromkeys(os.path.dirname(os.path.abspath(path)) for path in paths):
+        found[_package_root(directory)] = None
+        root = nearest_marked(directory, ROOT_MARKERS)
         if root is not None:
             roots[root] = None
     for root in roots:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
-"""What marks a project's root folder (:func:`asynclint.project.project_root`)."""
+"""What marks a project's root folder (:func:`asynclint.project.source_roots`)."""
 
 
 def nearest_marked(directory: str, markers: Iterable[str]) -> str | None:

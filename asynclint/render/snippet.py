@@ -67,8 +67,12 @@ def printable(char: str) -> str:
     return char
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""The characters :func:`printable` replaces (category ``Cc``: C0, DEL and C1 controls)."""
+
+
 def printable_text(text: str) -> str:
-    return "".join(printable(char) for char in text)
+    return _CONTROL.sub(lambda match: printable(match.group()), text)
 
 
 def underline(line: str, start: int, end: int) -> Underline:
