@@ -142,10 +142,11 @@ def _observe(subject: str) -> str:
 
 
 def _listing(directory: str) -> str:
-    """The entries of `directory` a walk looks at: its folders and Python files."""
+    """The entries of `directory` a walk looks at: its folders (not links to folders, which
+    it does not follow) and Python files."""
     try:
         with os.scandir(directory) as scan:
-            names = [e.name + "/" if e.is_dir() else e.name for e in scan]
+            names = [e.name + "/" if e.is_dir(follow_symlinks=False) else e.name for e in scan]
     except OSError:
         return "-"
     return ",".join(sorted(n for n in names if n.endswith(("/", ".py", ".pyi"))))
