@@ -26,6 +26,7 @@ unnoticed).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -42,6 +43,9 @@ from asynclint.roots import ROOT_MARKERS
 
 KIND = "runs"
 SETTLE_SECONDS = 2
+KEPT = 32
+"""Records kept, the most recent: one per command, and a pre-commit hook runs a new command
+(its list of files) at every commit, so the oldest go."""
 CONFIGURING = frozenset({PYPROJECT, "conftest.py", *pytest_config.CONFIG_FILES})
 """Files whose content changes a run, looked for in every folder above a checked file."""
 MARKING = frozenset({"__init__.py", *ROOT_MARKERS, *pytest_config.PROJECT_MARKERS}) - CONFIGURING
@@ -98,8 +102,18 @@ def save(store: Store, name: str, recorded: Recorded, watched: Mapping[str, str]
             return
     entry: dict[str, Any] = {"key": name, "output": recorded.output, "status": recorded.status}
     entry["watched"] = dict(watched)
-    (store.directory / KIND).mkdir(exist_ok=True)
+    folder = store.directory / KIND
+    folder.mkdir(exist_ok=True)
     store.write(KIND, name, entry)
+    _prune(folder)
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the :data:`KEPT` most recently written records."""
+    with contextlib.suppress(OSError):
+        records = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns)
+        for record in records[:-KEPT]:
+            record.unlink(missing_ok=True)
 
 
 def watched(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from asynclint import cachedir, replay
+
 TASK = "import asyncio\n\n\nasync def f(c):\n    asyncio.create_task(c())\n"
 FINDING = (
     "ASL102 `asyncio.create_task(...)` result is discarded; the task can be "
@@ -176,3 +178,16 @@ def test_no_cache_neither_reads_nor_leaves_a_record(check: Run, tmp_path: Path) 
     assert not (tmp_path / "cache").exists()
     check("pkg")
     assert how(check("pkg", "--no-cache")) == "LibCST loaded"
+
+
+def test_only_the_most_recent_records_are_kept(tmp_path: Path) -> None:
+    store = cachedir.Store(tmp_path / "cache")
+    store.prepare()
+    names = [f"command {n}" for n in range(replay.KEPT + 2)]
+    for step, name in enumerate(names):
+        replay.save(store, name, replay.Recorded(f"output {step}\n", 0), {})
+        written = store.directory / replay.KIND / f"{cachedir.digest(name)}.json"
+        os.utime(written, ns=(step * 1_000_000_000, step * 1_000_000_000))
+    assert len(list((store.directory / replay.KIND).iterdir())) == replay.KEPT
+    assert replay.lookup(store.directory, names[1]) is None
+    assert replay.lookup(store.directory, names[2]) == replay.Recorded("output 2\n", 0)
