@@ -176,8 +176,12 @@ def plugin_use(source: str | bytes) -> PluginUse | None:
     pytest_names: set[str] = set()
     mark_names: set[str] = set()
     plugins: tuple[str, ...] = ()
+    attributes: list[ast.Attribute] = []
+    """Every attribute, sorted out once the names of ``pytest`` and ``mark`` are known."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Attribute):
+            attributes.append(node)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 imports.add(alias.name.split(".")[0])
                 if alias.name == "pytest":
@@ -188,11 +192,7 @@ def plugin_use(source: str | bytes) -> PluginUse | None:
                 mark_names.update(a.asname or a.name for a in node.names if a.name == "mark")
         elif isinstance(node, ast.Assign) and _assigns(node, "pytest_plugins"):
             plugins = _strings(node.value)
-    marks = {
-        node.attr
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and _is_mark(node.value, pytest_names, mark_names)
-    }
+    marks = {node.attr for node in attributes if _is_mark(node.value, pytest_names, mark_names)}
     return PluginUse(frozenset(functions), plugins, frozenset(imports), frozenset(marks))
 
 
