@@ -14,6 +14,7 @@ from asynclint.knowledge.coroutines import ASYNC_CLASSES
 from asynclint.rule import Invalid, Report, Rule, Valid
 from asynclint.rules._shared_state import Suspension, describe, is_suspension, line_of, walk
 from asynclint.scope import BindingKind, Scope, ScopeKind, dotted_name
+from asynclint.walk import children
 
 ASYNC_LOCK_TYPES = frozenset(
     ["asyncio.Lock", "asyncio.Semaphore", "asyncio.BoundedSemaphore", "asyncio.Condition"]
@@ -1036,7 +1037,7 @@ class _Analysis:
             yield from self.expression(expr.body)
             yield from self.expression(expr.orelse)
             return
-        for child in expr.children:
+        for child in children(expr):
             yield from self.expression(child, conditional)
 
     def mutation(self, call: cst.Call) -> Iterator[_Write]:
