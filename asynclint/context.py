@@ -26,7 +26,7 @@ from asynclint.usage import loaded_names, reads_any_local
 
 _T = typing.TypeVar("_T")
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-_TRACKED = frozenset(
+TRACKED = frozenset(
     [
         cst.SimpleStatementLine,
         cst.FunctionDef,
@@ -44,7 +44,8 @@ _TRACKED = frozenset(
         cst.While,
     ]
 )
-"""The node types the context tracks, looked up by exact type (LibCST's node classes are
+"""The node types the context tracks (the engine's walk calls :meth:`Context.enter` and
+:meth:`Context.leave` for these only), looked up by exact type (LibCST's node classes are
 final): most nodes are none of them, and ``isinstance`` against LibCST's abstract base
 classes is slow when asked for every node."""
 
@@ -172,7 +173,7 @@ class Context:
     # -- maintained by the engine --------------------------------------------------------
 
     def enter(self, node: cst.CSTNode) -> None:
-        if type(node) not in _TRACKED:
+        if type(node) not in TRACKED:
             return
         if isinstance(node, cst.SimpleStatementLine):
             self.statements.append(node)
@@ -192,7 +193,7 @@ class Context:
                 self.blocks.append(Block(block, node))
 
     def leave(self, node: cst.CSTNode) -> None:
-        if type(node) not in _TRACKED:
+        if type(node) not in TRACKED:
             return
         if isinstance(node, cst.SimpleStatementLine):
             self.statements.pop()

@@ -17,7 +17,7 @@ import libcst as cst
 
 from asynclint import fixer, prefilter, suppress
 from asynclint import source as sources
-from asynclint.context import Context
+from asynclint.context import TRACKED, Context
 from asynclint.diagnostic import Diagnostic
 from asynclint.registry import all_rules
 from asynclint.rule import Report, Rule
@@ -73,7 +73,7 @@ def _visit(module: cst.Module, context: Context, rules: Sequence[Rule]) -> None:
         for attribute, node_type in _handlers(type(rule)):
             table = visits if attribute.startswith("visit_") else leaves
             table.setdefault(node_type, []).append(getattr(rule, attribute))
-    Walker(context.enter, context.leave, visits, leaves).walk(module)
+    Walker(context.enter, context.leave, visits, leaves, TRACKED).walk(module)
 
 
 _HANDLERS: dict[type[Rule], list[tuple[str, type[cst.CSTNode]]]] = {}
