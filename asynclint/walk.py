@@ -241,8 +241,59 @@ def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 def visit(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     """``node.visit(visitor)`` for a visitor that only reads (its ``visit_*`` methods may
-    return False to skip children), without LibCST rebuilding every node it passes."""
+    return False to skip children), without LibCST rebuilding every node it passes. A
+    visitor that keeps LibCST's ``on_visit``/``on_leave`` (it has ``visit_X``/``leave_X``
+    methods only) is not walked into subtrees where none of them can be called."""
+    plan = _plan(type(visitor))
+    if plan is None:
+        _visit_all(node, visitor)
+    else:
+        _visit_some(node, visitor, plan)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    visits: Mapping[type, str]
+    leaves: Mapping[type, str]
+    walked: frozenset[type]
+
+
+_PLANS: dict[type, _Plan | None] = {}
+
+
+def _plan(visitor: type[cst.CSTVisitor]) -> _Plan | None:
+    """The methods a visitor class has for each node class, as LibCST's ``on_visit`` and
+    ``on_leave`` look them up (by the class name); None when it overrides those."""
+    if visitor not in _PLANS:
+        plan = None
+        if (
+            visitor.on_visit is cst.CSTVisitor.on_visit
+            and visitor.on_leave is cst.CSTVisitor.on_leave
+        ):
+            visits = {k: f"visit_{k.__name__}" for k in _NODE_TYPES}
+            leaves = {k: f"leave_{k.__name__}" for k in _NODE_TYPES}
+            visits = {k: name for k, name in visits.items() if hasattr(visitor, name)}
+            leaves = {k: name for k, name in leaves.items() if hasattr(visitor, name)}
+            plan = _Plan(visits, leaves, _worth_walking(frozenset(visits) | frozenset(leaves)))
+        _PLANS[visitor] = plan
+    return _PLANS[visitor]
+
+
+def _visit_all(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     if visitor.on_visit(node):
         for child in children(node):
-            visit(child, visitor)
+            _visit_all(child, visitor)
     visitor.on_leave(node)
+
+
+def _visit_some(node: cst.CSTNode, visitor: cst.CSTVisitor, plan: _Plan) -> None:
+    kind = type(node)
+    name = plan.visits.get(kind)
+    if name is None or getattr(visitor, name)(node) is not False:
+        walked = plan.walked
+        for child in children(node):
+            if type(child) in walked:
+                _visit_some(child, visitor, plan)
+    name = plan.leaves.get(kind)
+    if name is not None:
+        getattr(visitor, name)(node)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from asynclint import context, engine
+from asynclint import context, engine, walk
 from asynclint import source as sources
 from asynclint.registry import all_rules
 from asynclint.walk import Walker
@@ -92,3 +92,47 @@ def test_handlers_of_other_types_are_walked_to_and_called_in_order() -> None:
         assert recorder.seen == expected
         comments += sum(event[1] is cst.Comment for event in expected)
     assert comments > 100, "the sample has comments in and out of functions"
+
+
+class Calls(cst.CSTVisitor):
+    """Records the calls LibCST makes to a read-only visitor; skips what ``if`` tests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, int]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.seen.append(("visit", id(node)))
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        self.seen.append(("leave", id(original_node)))
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.seen.append(("comment", id(node)))
+
+    def visit_If(self, node: cst.If) -> bool:
+        self.seen.append(("if", id(node)))
+        return False
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self.seen.append(("left if", id(original_node)))
+
+
+class EveryNode(Calls):
+    """Overrides ``on_visit``: it sees every node, so nothing can be skipped."""
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self.seen.append(("node", id(node)))
+        return super().on_visit(node)
+
+
+@pytest.mark.parametrize("visitor", [Calls, EveryNode])
+def test_visit_calls_a_read_only_visitor_as_libcst_does(visitor: type[Calls]) -> None:
+    calls = 0
+    for module in MODULES:
+        expected, found = visitor(), visitor()
+        module.visit(expected)
+        walk.visit(module, found)
+        assert found.seen == expected.seen
+        calls += len(expected.seen)
+    assert calls > 1000
