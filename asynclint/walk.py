@@ -272,11 +272,17 @@ def _plan(visitor: type[cst.CSTVisitor]) -> _Plan | None:
         ):
             visits = {k: f"visit_{k.__name__}" for k in _NODE_TYPES}
             leaves = {k: f"leave_{k.__name__}" for k in _NODE_TYPES}
-            visits = {k: name for k, name in visits.items() if hasattr(visitor, name)}
-            leaves = {k: name for k, name in leaves.items() if hasattr(visitor, name)}
+            visits = {k: name for k, name in visits.items() if _overrides(visitor, name)}
+            leaves = {k: name for k, name in leaves.items() if _overrides(visitor, name)}
             plan = _Plan(visits, leaves, _worth_walking(frozenset(visits) | frozenset(leaves)))
         _PLANS[visitor] = plan
     return _PLANS[visitor]
+
+
+def _overrides(visitor: type[cst.CSTVisitor], name: str) -> bool:
+    """Whether the visitor has a method `name` of its own (``CSTVisitor`` has one for every
+    node class, which does nothing)."""
+    return getattr(visitor, name, None) not in (None, getattr(cst.CSTVisitor, name, None))
 
 
 def _visit_all(node: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
