@@ -175,7 +175,7 @@ class Context:
     def enter(self, node: cst.CSTNode) -> None:
         if type(node) not in TRACKED:
             return
-        if isinstance(node, cst.SimpleStatementLine):
+        if type(node) is cst.SimpleStatementLine:  # the most frequent
             self.statements.append(node)
         elif isinstance(node, (cst.FunctionDef, cst.Lambda)):
             method_of = self.classes[-1] if self.scope.kind is ScopeKind.CLASS else None
@@ -195,7 +195,7 @@ class Context:
     def leave(self, node: cst.CSTNode) -> None:
         if type(node) not in TRACKED:
             return
-        if isinstance(node, cst.SimpleStatementLine):
+        if type(node) is cst.SimpleStatementLine:
             self.statements.pop()
         elif isinstance(node, (cst.FunctionDef, cst.Lambda)):
             self.functions.pop()

@@ -64,12 +64,14 @@ class Resolver:
         return known[2]
 
     def _qualname(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
+        # Here and in `_infer`: exact types (LibCST's node classes are final), cheaper than
+        # ``isinstance``, which goes through ABCMeta.
         if depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Attribute):
+        if type(expr) is cst.Attribute:
             base = self._qualname(expr.value, scope, depth + 1)
             return None if base is None else f"{base}.{expr.attr.value}"
-        if not isinstance(expr, cst.Name):
+        if type(expr) is not cst.Name:
             return None
         bindings = scope.lookup(expr.value)
         if bindings is None:
@@ -120,24 +122,24 @@ class Resolver:
     def _infer(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
         if depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             return self._call_type(expr, scope, depth, awaited=False)
-        if isinstance(expr, cst.Await) and isinstance(expr.expression, cst.Call):
+        if type(expr) is cst.Await and type(expr.expression) is cst.Call:
             return self._call_type(expr.expression, scope, depth, awaited=True)
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             bindings = scope.lookup(expr.value)
             if bindings is None:
                 return None
             return _agree(self._binding_type(binding, depth) for binding in bindings)
-        if isinstance(expr, cst.Attribute):
+        if type(expr) is cst.Attribute:
             return self._attribute_type(expr, scope, depth)
-        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+        if type(expr) is cst.BooleanOperation and type(expr.operator) is cst.Or:
             # `loop or asyncio.get_running_loop()`: the known side decides, as long as no
             # operand is known to be something else.
             known = {self._infer(side, scope, depth + 1) for side in (expr.left, expr.right)}
             known.discard(None)
             return known.pop() if len(known) == 1 else None
-        if isinstance(expr, cst.IfExp):
+        if type(expr) is cst.IfExp:
             return _agree(
                 self._infer(side, scope, depth + 1)
                 for side in (expr.body, expr.orelse)
@@ -337,7 +339,7 @@ def _unquoted(annotation: cst.BaseExpression) -> cst.BaseExpression | None:
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "None"
+    return type(expr) is cst.Name and expr.value == "None"
 
 
 def _union_members(
