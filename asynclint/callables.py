@@ -11,6 +11,9 @@ the answer unknown, and unknown makes rules silent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import libcst as cst
 
 from asynclint import walk
@@ -20,10 +23,29 @@ from asynclint.knowledge.coroutines import ASYNC_METHODS, COROUTINE_FUNCTIONS, C
 from asynclint.scope import BindingKind, OwnScopeOnly, Scope, ScopeKind
 
 _MAX_BASES = 10
+_T = TypeVar("_T")
 
 
 def returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None:
     """Whether ``func(...)`` returns a coroutine object."""
+    return _remembered(context, _returns_coroutine, func)
+
+
+def _remembered(
+    context: Context, answer: Callable[[Context, cst.BaseExpression], _T], func: cst.BaseExpression
+) -> _T:
+    """`answer` for `func` where the traversal is, worked out once per file: several rules
+    ask about the same callee, and the answer depends on the callee and its scope only.
+    The answers hold on to both, whose ids key them."""
+    answers: dict[tuple[int, int], tuple[object, Scope, _T]] = context.shared(answer, dict)
+    key = (id(func), id(context.scope))
+    known = answers.get(key)
+    if known is None:
+        known = answers[key] = (func, context.scope, answer(context, func))
+    return known[2]
+
+
+def _returns_coroutine(context: Context, func: cst.BaseExpression) -> bool | None:
     qualname = context.qualname(func)
     configured = context.resolver.index.configured
     if qualname in COROUTINE_FUNCTIONS or configured.is_coroutine_function(qualname):
@@ -73,6 +95,10 @@ def _union_method_kind(context: Context, members: list[str], method: str) -> boo
 
 def indexed_function(context: Context, func: cst.BaseExpression) -> FunctionFact | None:
     """What the project index knows about the function or method `func` names."""
+    return _remembered(context, _indexed_function, func)
+
+
+def _indexed_function(context: Context, func: cst.BaseExpression) -> FunctionFact | None:
     project = context.resolver.index
     if isinstance(func, cst.Attribute):
         owner = context.infer(func.value)

@@ -26,7 +26,7 @@ from asynclint.usage import loaded_names, reads_any_local
 
 _T = typing.TypeVar("_T")
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-_TRACKED = frozenset(
+TRACKED = frozenset(
     [
         cst.SimpleStatementLine,
         cst.FunctionDef,
@@ -44,7 +44,8 @@ _TRACKED = frozenset(
         cst.While,
     ]
 )
-"""The node types the context tracks, looked up by exact type (LibCST's node classes are
+"""The node types the context tracks (the engine's walk calls :meth:`Context.enter` and
+:meth:`Context.leave` for these only), looked up by exact type (LibCST's node classes are
 final): most nodes are none of them, and ``isinstance`` against LibCST's abstract base
 classes is slow when asked for every node."""
 
@@ -172,9 +173,9 @@ class Context:
     # -- maintained by the engine --------------------------------------------------------
 
     def enter(self, node: cst.CSTNode) -> None:
-        if type(node) not in _TRACKED:
+        if type(node) not in TRACKED:
             return
-        if isinstance(node, cst.SimpleStatementLine):
+        if type(node) is cst.SimpleStatementLine:  # the most frequent
             self.statements.append(node)
         elif isinstance(node, (cst.FunctionDef, cst.Lambda)):
             method_of = self.classes[-1] if self.scope.kind is ScopeKind.CLASS else None
@@ -192,9 +193,9 @@ class Context:
                 self.blocks.append(Block(block, node))
 
     def leave(self, node: cst.CSTNode) -> None:
-        if type(node) not in _TRACKED:
+        if type(node) not in TRACKED:
             return
-        if isinstance(node, cst.SimpleStatementLine):
+        if type(node) is cst.SimpleStatementLine:
             self.statements.pop()
         elif isinstance(node, (cst.FunctionDef, cst.Lambda)):
             self.functions.pop()

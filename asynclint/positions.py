@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from types import TracebackType
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -21,11 +21,20 @@ from libcst.metadata import CodePosition, CodeRange
 
 _NEWLINE = re.compile(r"\r\n?|\n")
 _Point = tuple[int, int]
+_Span = tuple[_Point, _Point]
+_Pending = tuple[cst.CSTNode, "cst.CSTNode | None", "cst.CSTNode | None", _Point]
 
 
 class _Recorder(CodegenState):
     """Tracks the line and column of the code generated so far (lines 1-based, columns
-    0-based, as LibCST counts), and each node's syntactic start and end."""
+    0-based, as LibCST counts), and each node's syntactic start and end.
+
+    Its hooks run for every node and token, so they stay cheap: spans are keyed by the
+    node's id (a node's hash is its id, computed in Python) and hold plain tuples of ints
+    (which the garbage collector stops tracking), and the recorder itself is the context
+    manager ``record_syntactic_position`` returns, with a stack of the positions it is
+    recording (LibCST nests them), instead of a generator-based one per call. `nodes`
+    keeps every recorded node, so that no id is reused while the positions are in use."""
 
     def __init__(self, module: cst.Module) -> None:
         super().__init__(
@@ -34,7 +43,9 @@ class _Recorder(CodegenState):
         self.line = 1
         self.column = 0
         self.starts: list[_Point] = []
-        self.spans: dict[cst.CSTNode, tuple[_Point, _Point]] = {}
+        self.spans: dict[int, _Span] = {}
+        self.nodes: dict[int, cst.CSTNode] = {}
+        self.syntactic: list[_Pending] = []
 
     def add_indent_tokens(self) -> None:
         for token in self.indent_tokens:
@@ -54,44 +65,59 @@ class _Recorder(CodegenState):
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         start = self.starts.pop()
-        if node not in self.spans:  # a syntactic position recorded inside wins
-            self.spans[node] = (start, (self.line, self.column))
+        key = id(node)
+        if key not in self.spans:  # a syntactic position recorded inside wins
+            self.spans[key] = (start, (self.line, self.column))
+            self.nodes[key] = node
 
-    @contextmanager
-    def record_syntactic_position(
+    def record_syntactic_position(  # type: ignore[override]  # any context manager will do
         self,
         node: cst.CSTNode,
         *,
         start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
-    ) -> Iterator[None]:
-        start = (self.line, self.column)
-        try:
-            yield
-        finally:
-            end = (self.line, self.column)
-            if start_node is not None:
-                start = self.spans[start_node][0]
-            if end_node is not None:
-                end = self.spans[end_node][1]
-            self.spans[node] = (start, end)
+    ) -> _Recorder:
+        self.syntactic.append((node, start_node, end_node, (self.line, self.column)))
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        node, start_node, end_node, start = self.syntactic.pop()
+        end = (self.line, self.column)
+        if start_node is not None:
+            start = self.spans[id(start_node)][0]
+        if end_node is not None:
+            end = self.spans[id(end_node)][1]
+        key = id(node)
+        self.spans[key] = (start, end)
+        self.nodes[key] = node
 
 
 class Positions(Mapping[cst.CSTNode, CodeRange]):
     """Node → ``CodeRange`` (what ``PositionProvider`` resolves to), built on demand."""
 
-    def __init__(self, spans: Mapping[cst.CSTNode, tuple[_Point, _Point]]) -> None:
+    def __init__(self, spans: Mapping[int, _Span], nodes: Mapping[int, cst.CSTNode]) -> None:
         self._spans = spans
+        self._nodes = nodes
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        (line, column), (end_line, end_column) = self._spans[node]
+        if self._nodes.get(id(node)) is not node:
+            raise KeyError(node)
+        (line, column), (end_line, end_column) = self._spans[id(node)]
         return CodeRange(CodePosition(line, column), CodePosition(end_line, end_column))
 
     def __contains__(self, node: object) -> bool:
-        return node in self._spans
+        return self._nodes.get(id(node)) is node
 
     def __iter__(self) -> Iterator[cst.CSTNode]:
-        return iter(self._spans)
+        return iter(self._nodes.values())
 
     def __len__(self) -> int:
         return len(self._spans)
@@ -101,4 +127,4 @@ def positions(module: cst.Module) -> Positions:
     """The syntactic position of every node of `module`."""
     recorder = _Recorder(module)
     module._codegen(recorder)
-    return Positions(recorder.spans)
+    return Positions(recorder.spans, recorder.nodes)

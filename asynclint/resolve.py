@@ -49,15 +49,29 @@ class Resolver:
         self.is_package = is_package
         self.index = index or ProjectIndex()
         self._class_attributes: dict[int, dict[str, list[tuple[cst.CSTNode, Scope]]]] = {}
+        self._qualnames: dict[tuple[int, int], _Answer] = {}
+        self._types: dict[tuple[int, int], _Answer] = {}
 
-    def qualname(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
-        """``asyncio.create_task`` for ``aio.create_task``/``ct``/``spawn = ct``; else None."""
+    def qualname(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        """``asyncio.create_task`` for ``aio.create_task``/``ct``/``spawn = ct``; else None.
+
+        Remembered per expression and scope: rules ask about the same callee many times,
+        and the scopes and the index do not change during a file's pass."""
+        key = (id(expr), id(scope))
+        known = self._qualnames.get(key)
+        if known is None:
+            known = self._qualnames[key] = (expr, scope, self._qualname(expr, scope, 0))
+        return known[2]
+
+    def _qualname(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
+        # Here and in `_infer`: exact types (LibCST's node classes are final), cheaper than
+        # ``isinstance``, which goes through ABCMeta.
         if depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Attribute):
-            base = self.qualname(expr.value, scope, depth + 1)
+        if type(expr) is cst.Attribute:
+            base = self._qualname(expr.value, scope, depth + 1)
             return None if base is None else f"{base}.{expr.attr.value}"
-        if not isinstance(expr, cst.Name):
+        if type(expr) is not cst.Name:
             return None
         bindings = scope.lookup(expr.value)
         if bindings is None:
@@ -77,7 +91,7 @@ class Resolver:
         if binding.kind is BindingKind.ASSIGN and isinstance(
             binding.value, (cst.Name, cst.Attribute)
         ):
-            return self.qualname(binding.value, binding.scope, depth + 1)
+            return self._qualname(binding.value, binding.scope, depth + 1)
         return None
 
     def _absolute(self, qualname: str) -> str:
@@ -96,30 +110,38 @@ class Resolver:
         found = self.index.class_fact(qualname)
         return None if found is None else found[0]
 
-    def infer(self, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> str | None:
-        """The canonical type of `expr` when local evidence shows it, else None."""
+    def infer(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
+        """The canonical type of `expr` when local evidence shows it, else None (remembered
+        like :meth:`qualname`)."""
+        key = (id(expr), id(scope))
+        known = self._types.get(key)
+        if known is None:
+            known = self._types[key] = (expr, scope, self._infer(expr, scope, 0))
+        return known[2]
+
+    def _infer(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
         if depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             return self._call_type(expr, scope, depth, awaited=False)
-        if isinstance(expr, cst.Await) and isinstance(expr.expression, cst.Call):
+        if type(expr) is cst.Await and type(expr.expression) is cst.Call:
             return self._call_type(expr.expression, scope, depth, awaited=True)
-        if isinstance(expr, cst.Name):
+        if type(expr) is cst.Name:
             bindings = scope.lookup(expr.value)
             if bindings is None:
                 return None
             return _agree(self._binding_type(binding, depth) for binding in bindings)
-        if isinstance(expr, cst.Attribute):
+        if type(expr) is cst.Attribute:
             return self._attribute_type(expr, scope, depth)
-        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+        if type(expr) is cst.BooleanOperation and type(expr.operator) is cst.Or:
             # `loop or asyncio.get_running_loop()`: the known side decides, as long as no
             # operand is known to be something else.
-            known = {self.infer(side, scope, depth + 1) for side in (expr.left, expr.right)}
+            known = {self._infer(side, scope, depth + 1) for side in (expr.left, expr.right)}
             known.discard(None)
             return known.pop() if len(known) == 1 else None
-        if isinstance(expr, cst.IfExp):
+        if type(expr) is cst.IfExp:
             return _agree(
-                self.infer(side, scope, depth + 1)
+                self._infer(side, scope, depth + 1)
                 for side in (expr.body, expr.orelse)
                 if not _is_none(side)
             )
@@ -166,11 +188,11 @@ class Resolver:
         if binding.kind is BindingKind.ASSIGN and binding.value is not None:
             if _is_none(binding.value):
                 return _NONE
-            return self.infer(binding.value, binding.scope, depth + 1)
+            return self._infer(binding.value, binding.scope, depth + 1)
         if binding.kind is BindingKind.PARAM:
             return _fixture_type(binding)
         if binding.kind is BindingKind.WITH and binding.value is not None:
-            managed = self.infer(binding.value, binding.scope, depth + 1)
+            managed = self._infer(binding.value, binding.scope, depth + 1)
             if managed is None or managed in _SELF_RETURNING_CMS:
                 return managed
             awaited = isinstance(binding.node, cst.With) and binding.node.asynchronous is not None
@@ -181,7 +203,7 @@ class Resolver:
     def _call_type(self, call: cst.Call, scope: Scope, depth: int, awaited: bool) -> str | None:
         """What a call (awaited or not) returns: a known factory's type, an instance of the
         class called, or the class a project function or method says it returns."""
-        callee = self.qualname(call.func, scope, depth + 1)
+        callee = self._qualname(call.func, scope, depth + 1)
         if callee is not None:
             known = None if awaited else RETURN_TYPES.get(callee) or self.known_type(callee)
             if known is not None:
@@ -201,7 +223,7 @@ class Resolver:
             class_scope = self.class_of_self(expr.value, scope)
             if class_scope is not None:
                 return self.class_name(class_scope)
-        return self.infer(expr, scope, depth + 1)
+        return self._infer(expr, scope, depth + 1)
 
     def _returned(self, fact: FunctionFact | None, owner: str | None, awaited: bool) -> str | None:
         """The type `fact`'s call returns (its awaited result when `awaited`): the class its
@@ -217,7 +239,7 @@ class Resolver:
         if isinstance(expr.value, cst.Name):
             class_scope = self.class_of_self(expr.value.value, scope)
         if class_scope is None:
-            owner = self.infer(expr.value, scope, depth + 1)
+            owner = self._infer(expr.value, scope, depth + 1)
             return None if owner is None else self._indexed_attribute(owner, expr.attr.value)
         sources = self._attributes(class_scope).get(expr.attr.value)
         if not sources:
@@ -227,7 +249,7 @@ class Resolver:
             if isinstance(node, cst.Annotation):
                 results.append(self.annotation_type(node.annotation, where))
             elif isinstance(node, cst.BaseExpression):
-                results.append(_NONE if _is_none(node) else self.infer(node, where, depth + 1))
+                results.append(_NONE if _is_none(node) else self._infer(node, where, depth + 1))
             else:
                 results.append(None)
         return _agree(results)
@@ -291,6 +313,9 @@ class Resolver:
 
 
 _NONE = "builtins.None"
+_Answer = tuple[cst.BaseExpression, Scope, str | None]
+"""A remembered answer, holding on to the expression and scope it is about: their ids
+key it, and must not be reused by other objects while the file is checked."""
 
 
 def _agree(results: Iterator[str | None] | Sequence[str | None]) -> str | None:
@@ -314,7 +339,7 @@ def _unquoted(annotation: cst.BaseExpression) -> cst.BaseExpression | None:
 
 
 def _is_none(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Name) and expr.value == "None"
+    return type(expr) is cst.Name and expr.value == "None"
 
 
 def _union_members(

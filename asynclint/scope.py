@@ -174,7 +174,7 @@ class _Collector:
 
     def statements(self, body: Sequence[cst.BaseStatement]) -> None:
         for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 self.small_statements(statement.body)
             else:
                 self.compound(statement)
@@ -207,14 +207,16 @@ class _Collector:
                 self.compound(part)
 
     def small_statements(self, body: Sequence[cst.BaseSmallStatement]) -> None:
+        # Exact types (LibCST's node classes are final): ``isinstance`` goes through
+        # ABCMeta for every class tried, and most statements are none of these.
         for small in body:
-            if isinstance(small, cst.Assign):
+            if type(small) is cst.Assign:
                 for target in small.targets:
-                    if isinstance(target.target, cst.Name):
+                    if type(target.target) is cst.Name:
                         self.bind(target.target.value, BindingKind.ASSIGN, small, value=small.value)
                     else:
                         self.targets(target.target, small)
-            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+            elif type(small) is cst.AnnAssign and type(small.target) is cst.Name:
                 self.bind(
                     small.target.value,
                     BindingKind.ASSIGN,
@@ -222,15 +224,15 @@ class _Collector:
                     value=small.value,
                     annotation=small.annotation.annotation,
                 )
-            elif isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name):
+            elif type(small) is cst.AugAssign and type(small.target) is cst.Name:
                 self.bind(small.target.value, BindingKind.OTHER, small)
-            elif isinstance(small, cst.Import):
+            elif type(small) is cst.Import:
                 self.imports(small)
-            elif isinstance(small, cst.ImportFrom):
+            elif type(small) is cst.ImportFrom:
                 self.imports_from(small)
-            elif isinstance(small, cst.Global):
+            elif type(small) is cst.Global:
                 self.scope.global_names.update(item.name.value for item in small.names)
-            elif isinstance(small, cst.Nonlocal):
+            elif type(small) is cst.Nonlocal:
                 self.scope.nonlocal_names.update(item.name.value for item in small.names)
 
     def imports(self, node: cst.Import) -> None:

@@ -234,18 +234,22 @@ class Finder:
     def _call(self, call: cst.Call, statement: cst.BaseStatement | None) -> Hit | None:
         if id(call) in self.awaited:
             return None
-        spelling = f"{callee_spelling(self.context, call.func)}({'...' if call.args else ''})"
         qualname = self.context.qualname(call.func)
         if qualname in FUNCTIONS:
             entry = FUNCTIONS[qualname]
-            return Hit(entry, spelling, qualname) if self._blocks(entry, call.args) else None
+            return self._hit(entry, call, qualname) if self._blocks(entry, call.args) else None
         if not isinstance(call.func, cst.Attribute):
             return None
         method = call.func.attr.value
         found = self._method(call.func.value, method, statement)
         if found is None or not self._blocks(found[1], call.args):
             return None
-        return Hit(found[1], spelling, f"{found[0]}.{method}")
+        return self._hit(found[1], call, f"{found[0]}.{method}")
+
+    def _hit(self, entry: Blocking, call: cst.Call, qualname: str) -> Hit:
+        """The hit, spelt as written (generating the callee's code: only for hits)."""
+        spelling = f"{callee_spelling(self.context, call.func)}({'...' if call.args else ''})"
+        return Hit(entry, spelling, qualname)
 
     def _method(
         self, receiver: cst.BaseExpression, method: str, statement: cst.BaseStatement | None

@@ -13,6 +13,7 @@ from typing import TypeGuard
 import libcst as cst
 
 from asynclint.context import Context
+from asynclint.walk import children
 
 Suspension = cst.Await | cst.With | cst.For | cst.CompFor
 """An ``await``, or the ``async with``/``async for`` that awaits on entry and each step."""
@@ -28,7 +29,7 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = stack.pop()
         yield current
         if current is node or not isinstance(current, _SCOPES):
-            stack.extend(reversed(current.children))
+            stack.extend(reversed(children(current)))
 
 
 def is_suspension(node: cst.CSTNode) -> TypeGuard[Suspension]:

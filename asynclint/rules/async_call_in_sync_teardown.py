@@ -34,6 +34,7 @@ from asynclint.rule import Invalid, Report, Rule, Valid
 from asynclint.rules.unawaited_coroutine import callee_spelling
 from asynclint.scope import BindingKind, Scope, ScopeKind
 from asynclint.spawners import dropped_task
+from asynclint.walk import children
 
 _MAX_BASES = 10
 
@@ -775,7 +776,7 @@ def _after_yield(body: Sequence[cst.BaseStatement]) -> Iterator[cst.SimpleStatem
                 if tail is not None:
                     yield from _lines(tail)
         elif not isinstance(statement, cst.SimpleStatementLine):
-            for child in statement.children:
+            for child in children(statement):
                 if isinstance(child, cst.BaseSuite):
                     yield from _after_yield(_statements(child))
                 elif isinstance(child, cst.Else):
@@ -795,7 +796,7 @@ def _lines(node: cst.CSTNode) -> Iterator[cst.SimpleStatementLine]:
     if isinstance(node, cst.SimpleStatementLine):
         yield node
     elif not isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-        for child in node.children:
+        for child in children(node):
             yield from _lines(child)
 
 
@@ -805,4 +806,4 @@ def _yields(node: cst.CSTNode) -> bool:
         return True
     if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
         return False
-    return any(_yields(child) for child in node.children)
+    return any(_yields(child) for child in children(node))

@@ -70,7 +70,7 @@ def nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(reversed([c for c in node.children if not isinstance(c, _SCOPES)]))
+        stack.extend(reversed([c for c in walk.children(node) if not isinstance(c, _SCOPES)]))
 
 
 def suspensions(root: cst.CSTNode) -> Iterator[cst.CSTNode]:

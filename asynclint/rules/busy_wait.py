@@ -10,7 +10,7 @@ from asynclint.knowledge.asyncio_api import ENSURE_FUTURE, LOOP, TASK_FACTORIES
 from asynclint.rule import Invalid, Rule, Valid
 from asynclint.rules._shared_state import walk
 from asynclint.scope import BindingKind, ScopeKind
-from asynclint.walk import descendants
+from asynclint.walk import children, descendants
 
 ASYNC_SLEEPS = frozenset(["asyncio.sleep", "asyncio.tasks.sleep", "anyio.sleep", "trio.sleep"])
 
@@ -416,7 +416,7 @@ class BusyWait(Rule):
             return self._shared_name(node.value)
         if isinstance(node, cst.Lambda):
             return False
-        return any(self._reads_state(child, counters) for child in node.children)
+        return any(self._reads_state(child, counters) for child in children(node))
 
     def _imported(self, name: str) -> bool:
         bindings = self.context.scope.lookup(name) or ()

@@ -20,6 +20,7 @@ from asynclint.knowledge.cancellation import (
 from asynclint.rule import Invalid, Report, Rule, Valid
 from asynclint.scope import BindingKind, dotted_name, walk_small
 from asynclint.spawners import spawns_task
+from asynclint.walk import children
 
 _MAX_DEPTH = 4
 
@@ -131,7 +132,7 @@ def _walk(
     """Every node under `node` in source order, with its ancestors (outermost first)."""
     yield node, ancestors
     inner = (*ancestors, node)
-    for child in node.children:
+    for child in children(node):
         yield from _walk(child, inner)
 
 

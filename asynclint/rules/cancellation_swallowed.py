@@ -175,7 +175,7 @@ def _is_true(expr: cst.BaseExpression) -> bool:
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """`node` and its descendants in the same scope (nested defs and lambdas skipped)."""
     yield node
-    for child in node.children:
+    for child in walk.children(node):
         if not isinstance(child, _SCOPES):
             yield from _walk(child)
 

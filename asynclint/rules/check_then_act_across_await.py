@@ -14,6 +14,7 @@ from asynclint.knowledge.coroutines import ASYNC_CLASSES
 from asynclint.rule import Invalid, Report, Rule, Valid
 from asynclint.rules._shared_state import Suspension, describe, is_suspension, line_of, walk
 from asynclint.scope import BindingKind, Scope, ScopeKind, dotted_name
+from asynclint.walk import children
 
 ASYNC_LOCK_TYPES = frozenset(
     ["asyncio.Lock", "asyncio.Semaphore", "asyncio.BoundedSemaphore", "asyncio.Condition"]
@@ -1003,40 +1004,43 @@ class _Analysis:
             yield _Write(key, target, effect, code)
 
     def expression(self, expr: cst.CSTNode, conditional: bool = False) -> Iterator[_Event]:
-        """Suspensions, reads and writes of `expr`, in evaluation order."""
-        if isinstance(expr, cst.Lambda):
+        """Suspensions, reads and writes of `expr`, in evaluation order (by exact node
+        types: called for every node of the function, where ``isinstance`` is slow)."""
+        kind = type(expr)
+        if kind is cst.Lambda:
             return
-        if isinstance(expr, _COMPREHENSIONS):
+        if kind in _COMPREHENSION_TYPES:
             yield from (node for node in walk(expr) if is_suspension(node))
             return
-        if isinstance(expr, (cst.Name, cst.Attribute)) and dotted_name(expr) is not None:
+        chain = kind is cst.Name or kind is cst.Attribute
+        if chain and isinstance(expr, (cst.Name, cst.Attribute)) and dotted_name(expr) is not None:
             keys = frozenset(self.reads_of(expr))
             if keys:
                 yield _Read(keys, conditional)
             return
-        if isinstance(expr, cst.Await):
+        if type(expr) is cst.Await:
             # What the awaited call is given is its input, not a check: `self.run =
             # await self.reload(self.run)` refreshes the state rather than racing on it.
             inner = self.expression(expr.expression)
             yield from (event for event in inner if not isinstance(event, _Read))
             yield expr
             return
-        if isinstance(expr, cst.Call):
+        if type(expr) is cst.Call:
             yield from self.expression(expr.func)
             for arg in expr.args:
                 yield from self.expression(arg.value)
             yield from self.mutation(expr)
             return
-        if isinstance(expr, cst.BooleanOperation):
+        if type(expr) is cst.BooleanOperation:
             yield from self.expression(expr.left, conditional=True)
             yield from self.expression(expr.right, conditional)
             return
-        if isinstance(expr, cst.IfExp):
+        if type(expr) is cst.IfExp:
             yield from self.expression(expr.test, conditional=True)
             yield from self.expression(expr.body)
             yield from self.expression(expr.orelse)
             return
-        for child in expr.children:
+        for child in children(expr):
             yield from self.expression(child, conditional)
 
     def mutation(self, call: cst.Call) -> Iterator[_Write]:
@@ -1112,7 +1116,7 @@ class _Analysis:
         )
 
 
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_COMPREHENSION_TYPES = frozenset([cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp])
 
 
 def _statements(suite: cst.BaseSuite | cst.Else) -> Sequence[cst.BaseStatement]:

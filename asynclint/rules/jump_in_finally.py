@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from asynclint.rule import Invalid, Rule, Valid
+from asynclint.walk import children
 
 _Jump = cst.Return | cst.Break | cst.Continue
 _KEYWORD = {cst.Return: "return", cst.Break: "break", cst.Continue: "continue"}
@@ -31,7 +32,7 @@ def _jumps(node: cst.CSTNode, in_loop: bool) -> Iterator[_Jump]:
         if node.orelse is not None:
             yield from _jumps(node.orelse, in_loop)
         return
-    for child in node.children:
+    for child in children(node):
         yield from _jumps(child, in_loop)
 
 

@@ -48,6 +48,7 @@ from asynclint.rules.async_resource_not_closed import (
     touches,
 )
 from asynclint.scope import dotted_name
+from asynclint.walk import children
 
 
 class Kind(enum.Enum):
@@ -121,7 +122,7 @@ def _indentation(module: cst.Module, target: cst.IndentedBlock) -> str | None:
     stack: list[tuple[cst.CSTNode, str]] = [(module, "")]
     while stack:
         node, indent = stack.pop()
-        for child in node.children:
+        for child in children(node):
             if isinstance(child, cst.BaseExpression):
                 continue
             inner = indent
@@ -187,7 +188,7 @@ def _jumps_out(body: list[cst.BaseStatement]) -> bool:
                 isinstance(node, (cst.Break, cst.Continue)) and not in_loop
             ):
                 return True
-            for child in node.children:
+            for child in children(node):
                 if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                     inner = in_loop or (
                         isinstance(node, (cst.For, cst.While)) and child is node.body

@@ -15,6 +15,7 @@ from asynclint.rules._blocking import Evidence, TypeTables
 from asynclint.rules.unawaited_coroutine import callee_spelling
 from asynclint.scope import Binding, BindingKind, Scope
 from asynclint.spawners import spawns_task
+from asynclint.walk import children
 
 ANYIO_TASK_GROUP = "anyio.abc.TaskGroup"
 TRIO_NURSERY = "trio.Nursery"
@@ -696,7 +697,7 @@ def _own_statements(body: cst.BaseSuite) -> Iterator[cst.BaseStatement]:
         if isinstance(node, cst.BaseStatement):
             yield node
         if not isinstance(node, cst.SimpleStatementLine):
-            stack.extend(c for c in node.children if isinstance(c, _STATEMENT_HOLDERS))
+            stack.extend(c for c in children(node) if isinstance(c, _STATEMENT_HOLDERS))
 
 
 _STATEMENT_HOLDERS = (
@@ -717,7 +718,7 @@ def _own_nodes(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
         node = stack.pop()
         yield node
         if not isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef, cst.BaseSuite)):
-            stack.extend(node.children)
+            stack.extend(children(node))
 
 
 def _is_acquire(call: cst.Call) -> bool:

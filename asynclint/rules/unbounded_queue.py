@@ -469,4 +469,4 @@ def _nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         node = stack.pop()
         yield node
-        stack.extend(node.children)
+        stack.extend(walk.children(node))

@@ -27,6 +27,7 @@ from asynclint.knowledge.cleanup import (
 )
 from asynclint.rule import Invalid, Option, Report, Rule, Valid
 from asynclint.spawners import makes_coroutine, spawns_task
+from asynclint.walk import children
 
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 _MAX_SPELLING = 48
@@ -73,7 +74,7 @@ class _Position(enum.Enum):
 def _own_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """`node` and its descendants in the same scope (nested defs, classes, lambdas skipped)."""
     yield node
-    for child in node.children:
+    for child in children(node):
         if not isinstance(child, _SCOPES):
             yield from _own_nodes(child)
 
@@ -721,7 +722,7 @@ def _leaves(node: cst.CSTNode, nested: bool = False) -> bool:
         return _leaves(node.body, True) or (
             node.orelse is not None and _leaves(node.orelse, nested)
         )
-    return any(_leaves(child, nested) for child in node.children)
+    return any(_leaves(child, nested) for child in children(node))
 
 
 def _yields(body: cst.BaseSuite) -> bool:

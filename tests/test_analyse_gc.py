@@ -1,0 +1,77 @@
+"""The engine's pass runs without the cyclic garbage collector and gives it back after."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from typing import ClassVar
+
+import libcst as cst
+import pytest
+
+from asynclint import engine
+from asynclint.rule import Rule
+
+SOURCE = "async def f():\n    pass\n"
+
+
+class Observer(Rule):
+    """Records whether the collector runs while rules visit and while positions are read."""
+
+    code = "ASL990"
+    name = "gc-observer"
+    message = "seen"
+    seen: ClassVar[list[bool]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        Observer.seen.append(gc.isenabled())
+        self.report(node.name)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        Observer.seen.append(gc.isenabled())
+
+
+@pytest.fixture
+def observer() -> Iterator[type[Observer]]:
+    Observer.seen.clear()
+    yield Observer
+    Observer.seen.clear()
+
+
+def run(rule: type[Rule]) -> list[str]:
+    module = cst.parse_module(SOURCE)
+    found = engine.analyse(module, "x.py", [rule], {}, engine.source_lines(SOURCE), SOURCE)
+    return [f"{d.line}:{d.column} {d.code}" for d in found]
+
+
+def test_the_pass_runs_without_the_collector_and_enables_it_again(
+    observer: type[Observer],
+) -> None:
+    assert gc.isenabled()
+    assert run(observer) == ["1:11 ASL990"]
+    assert observer.seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_a_disabled_collector_stays_disabled(observer: type[Observer]) -> None:
+    gc.disable()
+    try:
+        assert run(observer) == ["1:11 ASL990"]
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert observer.seen == [False, False]
+
+
+def test_the_collector_is_enabled_again_when_a_rule_fails() -> None:
+    class Failing(Rule):
+        code = "ASL991"
+        name = "failing"
+        message = "never"
+
+        def visit_Module(self, node: cst.Module) -> None:
+            raise ValueError("broken rule")
+
+    with pytest.raises(ValueError, match="broken rule"):
+        run(Failing)
+    assert gc.isenabled()
