@@ -33,7 +33,7 @@ import libcst as cst  # noqa: E402
 
 from asynclint import engine, index, prefilter, registry  # noqa: E402
 from asynclint import source as sources  # noqa: E402
-from asynclint.context import Context  # noqa: E402
+from asynclint.context import TRACKED, Context  # noqa: E402
 from asynclint.walk import Walker  # noqa: E402
 
 PARSER = "libcst parser (building the tree)"
@@ -117,13 +117,15 @@ def stages(paths: Sequence[str], codes: frozenset[str]) -> dict[str, float]:
         kept = prefilter.applicable(rules, source.text, path, {})
         spent["pre-filter"] += clock() - start
         start = clock()
-        module = sources.parse(source) if kept else None
+        with engine._without_cycle_collection():  # as the engine parses and walks
+            module = sources.parse(source) if kept else None
         spent["parse of the files kept: guard, LibCST"] += clock() - start
         if not isinstance(module, cst.Module):
             continue
         context = Context(path, module)
         start = clock()
-        sources.run_deep(Walker(context.enter, context.leave, {}, {}).walk, module)
+        with engine._without_cycle_collection():
+            sources.run_deep(Walker(context.enter, context.leave, {}, {}, TRACKED).walk, module)
         walked = clock() - start
         spent["walk with the rules' context"] += walked
         start = clock()

@@ -1,4 +1,4 @@
-"""The engine's pass runs without the cyclic garbage collector and gives it back after."""
+"""The engine's parse and pass run without the cyclic garbage collector and give it back after."""
 
 from __future__ import annotations
 
@@ -75,3 +75,16 @@ def test_the_collector_is_enabled_again_when_a_rule_fails() -> None:
     with pytest.raises(ValueError, match="broken rule"):
         run(Failing)
     assert gc.isenabled()
+
+
+def test_the_parse_runs_without_the_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    parse = cst.parse_module
+
+    def observed(text: str) -> cst.Module:
+        seen.append(gc.isenabled())
+        return parse(text)
+
+    monkeypatch.setattr(cst, "parse_module", observed)
+    assert engine.check_source(SOURCE, "x.py", ["ASL101"], prefilter=False) == []
+    assert (seen, gc.isenabled()) == ([False], True)
