@@ -112,50 +112,39 @@ def analyse(
     """Run `rules` over a parsed module (whose source is `text` when known); suppressed
     findings are dropped."""
     with _without_cycle_collection():
-        return _analyse(module, path, rules, options, lines, text)
-
-
-def _analyse(
-    module: cst.Module,
-    path: str,
-    rules: Sequence[type[Rule]],
-    options: Mapping[str, Mapping[str, Any]],
-    lines: Sequence[str],
-    text: str | None,
-) -> list[Diagnostic]:
-    context = Context(path, module, text)
-    reports: list[Report] = []
-    instances = [rule(context, options.get(rule.code, {}), reports) for rule in rules]
-    _visit(module, context, instances)
-    if not reports:
-        return []
-    positions = context.positions
-    diagnostics = []
-    for report in _most_specific(reports):
-        where = positions[report.node]
-        first, last = where.start.line, where.end.line
-        if report.statement is not None:
-            statement = positions[report.statement]
-            first, last = statement.start.line, statement.end.line
-        if report.rule.suppressible and suppress.is_suppressed(
-            lines, first, last, report.rule.code, report.rule.name
-        ):
-            continue
-        fix = None if report.fix is None else fixer.to_fix(report.fix, module, positions, lines)
-        diagnostics.append(
-            Diagnostic(
-                path=path,
-                line=where.start.line,
-                column=where.start.column + 1,
-                end_line=where.end.line,
-                end_column=where.end.column + 1,
-                code=report.rule.code,
-                name=report.rule.name,
-                message=report.message,
-                fix=fix,
+        context = Context(path, module, text)
+        reports: list[Report] = []
+        instances = [rule(context, options.get(rule.code, {}), reports) for rule in rules]
+        _visit(module, context, instances)
+        if not reports:
+            return []
+        positions = context.positions
+        diagnostics = []
+        for report in _most_specific(reports):
+            where = positions[report.node]
+            first, last = where.start.line, where.end.line
+            if report.statement is not None:
+                statement = positions[report.statement]
+                first, last = statement.start.line, statement.end.line
+            if report.rule.suppressible and suppress.is_suppressed(
+                lines, first, last, report.rule.code, report.rule.name
+            ):
+                continue
+            fix = None if report.fix is None else fixer.to_fix(report.fix, module, positions, lines)
+            diagnostics.append(
+                Diagnostic(
+                    path=path,
+                    line=where.start.line,
+                    column=where.start.column + 1,
+                    end_line=where.end.line,
+                    end_column=where.end.column + 1,
+                    code=report.rule.code,
+                    name=report.rule.name,
+                    message=report.message,
+                    fix=fix,
+                )
             )
-        )
-    return diagnostics
+        return diagnostics
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ Anything else is unknown, and unknown makes rules stay silent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import libcst as cst
 
@@ -57,11 +57,7 @@ class Resolver:
 
         Remembered per expression and scope: rules ask about the same callee many times,
         and the scopes and the index do not change during a file's pass."""
-        key = (id(expr), id(scope))
-        known = self._qualnames.get(key)
-        if known is None:
-            known = self._qualnames[key] = (expr, scope, self._qualname(expr, scope, 0))
-        return known[2]
+        return _remembered(self._qualnames, self._qualname, expr, scope)
 
     def _qualname(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
         # Here and in `_infer`: exact types (LibCST's node classes are final), cheaper than
@@ -113,11 +109,7 @@ class Resolver:
     def infer(self, expr: cst.BaseExpression, scope: Scope) -> str | None:
         """The canonical type of `expr` when local evidence shows it, else None (remembered
         like :meth:`qualname`)."""
-        key = (id(expr), id(scope))
-        known = self._types.get(key)
-        if known is None:
-            known = self._types[key] = (expr, scope, self._infer(expr, scope, 0))
-        return known[2]
+        return _remembered(self._types, self._infer, expr, scope)
 
     def _infer(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> str | None:
         if depth > _MAX_DEPTH:
@@ -316,6 +308,20 @@ _NONE = "builtins.None"
 _Answer = tuple[cst.BaseExpression, Scope, str | None]
 """A remembered answer, holding on to the expression and scope it is about: their ids
 key it, and must not be reused by other objects while the file is checked."""
+
+
+def _remembered(
+    answers: dict[tuple[int, int], _Answer],
+    work_out: Callable[[cst.BaseExpression, Scope, int], str | None],
+    expr: cst.BaseExpression,
+    scope: Scope,
+) -> str | None:
+    """The answer of `work_out` about `expr` in `scope`, worked out once per file."""
+    key = (id(expr), id(scope))
+    known = answers.get(key)
+    if known is None:
+        known = answers[key] = (expr, scope, work_out(expr, scope, 0))
+    return known[2]
 
 
 def _agree(results: Iterator[str | None] | Sequence[str | None]) -> str | None:
