@@ -149,7 +149,8 @@ def analyse(
 
 @contextlib.contextmanager
 def _without_cycle_collection() -> Iterator[None]:
-    """The parse, the pass and the positions allocate many objects and free few: the cyclic
+    """The pre-filter, the parse, the pass and the positions allocate many objects and free
+    few: the cyclic
     garbage collector, which runs every few hundred allocations, would traverse the file's
     tree (and, now and then, the project index) again and again: a third of the pass's
     time, a tenth of the parse's. What they leave in cycles (scopes and their bindings, the
@@ -224,26 +225,36 @@ def _check_file(job: FileJob) -> FileResult:
     if suppress.skips_file(text):
         return FileResult(job.path, [])
     rules = selected_rules(job.codes - {SYNTAX_ERROR})
-    if job.prefilter and job.fix is None:
-        active = [rule for rule in rules if _handlers(rule)]
-        rules = prefilter.applicable(active, text, job.path, job.options)
-        if not rules and (SYNTAX_ERROR not in job.codes or prefilter.admitted(text)):
-            return FileResult(job.path, [])
     with _without_cycle_collection():
-        module = sources.parse(loaded)
+        if job.prefilter and job.fix is None:
+            active = [rule for rule in rules if _handlers(rule)]
+            rules = prefilter.applicable(active, text, job.path, job.options)
+            if not rules and (SYNTAX_ERROR not in job.codes or prefilter.admitted(text)):
+                return FileResult(job.path, [])
+        diagnostics = _parse_and_analyse(job, text, loaded, rules)
+    if isinstance(diagnostics, FileResult):
+        return diagnostics
+    if job.fix is not None:
+        return _fix(job, job.fix, loaded, diagnostics, rules)
+    return FileResult(job.path, diagnostics, text if diagnostics else None)
+
+
+def _parse_and_analyse(
+    job: FileJob, text: str, loaded: sources.Source, rules: list[type[Rule]]
+) -> list[Diagnostic] | FileResult:
+    """The findings, or the result of a file that cannot be parsed or analysed. The tree is
+    built and dropped in here, with the collector paused: it never walks the tree."""
+    module = sources.parse(loaded)
     if isinstance(module, sources.SourceError):
         return _failed(job, module, text)
     try:
         # Trees the parse guard admits can be thousands of levels deep: visit them on a
         # thread with a large stack, like the parse itself.
-        diagnostics = sources.run_deep(
+        return sources.run_deep(
             analyse, module, job.path, rules, job.options, source_lines(text), text
         )
     except RecursionError:
         return _failed(job, sources.SourceError("too deeply nested to analyse", 1, 1), text)
-    if job.fix is not None:
-        return _fix(job, job.fix, loaded, diagnostics, rules)
-    return FileResult(job.path, diagnostics, text if diagnostics else None)
 
 
 def _fix(

@@ -593,6 +593,7 @@ class ProjectIndex:
         """Entries of `search_path` that hold the project's own modules."""
         self.configured = configured
         self._missing: set[str] = set()
+        self._splits: dict[str, tuple[ModuleFacts, str] | None] = {}
         self._folders = _Folders()
         self._shared: dict[object, object] = {}
 
@@ -605,7 +606,7 @@ class ProjectIndex:
         return cast(_T, self._shared[key])
 
     def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "_shared": {}}
+        return {**self.__dict__, "_shared": {}, "_splits": {}}
 
     def call_kind(self, fact: FunctionFact | None) -> bool | None:
         """Whether calling the function returns a coroutine; None when unknown."""
@@ -650,13 +651,20 @@ class ProjectIndex:
         return found
 
     def _split(self, qualname: str) -> tuple[ModuleFacts, str] | None:
-        """The module holding `qualname` and the rest of the name inside it."""
+        """The module holding `qualname` and the rest of the name inside it (remembered:
+        rules ask about the same names file after file, and modules once found or missing
+        stay so for the index's life)."""
+        if qualname in self._splits:
+            return self._splits[qualname]
+        found = None
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = self._module(".".join(parts[:cut]))
             if module is not None:
-                return module, ".".join(parts[cut:])
-        return None
+                found = module, ".".join(parts[cut:])
+                break
+        self._splits[qualname] = found
+        return found
 
     def locate(self, qualname: str) -> tuple[ModuleFacts, str] | None:
         """The module defining `qualname` (re-exports followed) and the name inside it."""
