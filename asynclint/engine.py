@@ -150,11 +150,11 @@ def analyse(
 @contextlib.contextmanager
 def _without_cycle_collection() -> Iterator[None]:
     """The pre-filter, the parse, the pass and the positions allocate many objects and free
-    few: the cyclic
-    garbage collector, which runs every few hundred allocations, would traverse the file's
-    tree (and, now and then, the project index) again and again: a third of the pass's
-    time, a tenth of the parse's. What they leave in cycles (scopes and their bindings, the
-    context and what rules share through it) is collected once they are over."""
+    few: the cyclic garbage collector, which runs every few hundred allocations, would
+    traverse the file's tree (and, now and then, the project index) again and again: a
+    third of the pass's time, a tenth of the parse's. What they leave in cycles (scopes and
+    their bindings, the context and what rules share through it) is collected once they
+    are over."""
     if not gc.isenabled():
         yield
         return
