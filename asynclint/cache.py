@@ -237,8 +237,8 @@ class Indexed:
     facts_key: str
     """Digest of the facts (the same facts give the same key)."""
     findings: Mapping[str, Any] | None = None
-    """The file's stored findings entry, read here, in the workers, for the parent to
-    compare with the key it computes once the index is complete."""
+    """The file's stored findings entry, read with the facts, for the parent to compare
+    with the key it computes once the index is complete."""
 
 
 def _recorded_environment(store: Store) -> Environment:
@@ -353,17 +353,12 @@ class Session:
         known = self._contents.get(path)
         return _content_now(path) if known is None else known
 
-    def checked_modules(self) -> frozenset[str]:
-        return frozenset(e.facts.name for e in self.indexed.values() if e.facts is not None)
+    def checked_files(self) -> frozenset[str]:
+        return frozenset(os.path.abspath(path) for path in self.indexed)
 
     def finish(self) -> None:
-        """Record what the workers read lazily (:attr:`loaded`, path → state). A checked
-        file read again under another module name (a folder that is a package for some
-        imports and not for others) is left out: its facts as a checked module, taken from
-        the same content, are in every key already."""
-        checked = {os.path.abspath(path) for path in self.indexed}
-        read = {path: seen for path, seen in self.loaded.items() if path not in checked}
-        if self.environment.add(read) or self._changed:
+        """Record what the workers read lazily (:attr:`loaded`, path → state)."""
+        if self.environment.add(self.loaded) or self._changed:
             _save_environment(self.store, self.environment)
 
 

@@ -35,7 +35,10 @@ _CHUNK = 16
 _progress_dir: str | None = None
 _store: cachedir.Store | None = None
 _checked: frozenset[str] = frozenset()
-"""The modules of the checked files: any other module in the index was read lazily."""
+"""The checked files (absolute paths): a module of the index from any other file was read
+lazily. By file, not module name: a checked file read again under another name (a folder
+that is a package for some imports and not for others) is still a checked file, whose
+facts are in every cache key already."""
 _reported = 0
 _states: dict[str, str] = {}
 
@@ -84,7 +87,7 @@ def _lazily_read() -> dict[str, str]:
     if _store is None or len(modules) == _reported:
         return {}
     _reported = len(modules)
-    paths = {facts.path for name, facts in modules.items() if name not in _checked}
+    paths = {os.path.abspath(facts.path) for facts in modules.values()} - _checked
     fresh = {path: cachedir.state(path) for path in paths - _states.keys()}
     _states.update(fresh)
     return fresh
@@ -102,7 +105,7 @@ def _worker_setup(progress_dir: str | None) -> _Setup:
     """What :func:`_init_worker` receives."""
     session = cache.current()
     store = None if session is None else session.store
-    checked = frozenset() if session is None else session.checked_modules()
+    checked = frozenset() if session is None else session.checked_files()
     return (progress_dir, _shipped_index(), store, checked)
 
 
