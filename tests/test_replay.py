@@ -191,3 +191,15 @@ def test_only_the_most_recent_records_are_kept(tmp_path: Path) -> None:
     assert len(list((store.directory / replay.KIND).iterdir())) == replay.KEPT
     assert replay.lookup(store.directory, names[1]) is None
     assert replay.lookup(store.directory, names[2]) == replay.Recorded("output 2\n", 0)
+
+
+def test_a_module_added_to_a_package_is_noticed(check: Run, project: Path) -> None:
+    """pkg/ is a package: only the walk's listing of it, not the index's search path (which
+    holds the folder above), shows the new module."""
+    (project / "pkg" / "__init__.py").write_text("")
+    settled(project / "pkg" / "__init__.py", project / "pkg")
+    check("pkg")
+    assert how(check("pkg")) == "replayed"
+    (project / "pkg" / "c.py").write_text(TASK)
+    done = check("pkg")
+    assert (how(done), done.stdout.splitlines()[1]) == ("LibCST loaded", f"pkg/c.py:5:5: {FINDING}")
