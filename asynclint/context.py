@@ -11,7 +11,7 @@ import enum
 import functools
 import os
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -19,6 +19,7 @@ from libcst.metadata import CodeRange
 
 from asynclint import index
 from asynclint.index import module_name
+from asynclint.positions import Positions
 from asynclint.positions import positions as positions_of
 from asynclint.resolve import Resolver
 from asynclint.scope import Scope, ScopeKind
@@ -42,6 +43,8 @@ TRACKED = frozenset(
         cst.With,
         cst.For,
         cst.While,
+        cst.If,
+        cst.Match,
     ]
 )
 """The node types the context tracks (the engine's walk calls :meth:`Context.enter` and
@@ -87,10 +90,19 @@ class Function:
 class Context:
     """Mutable traversal state for one file, shared by all rules of the pass."""
 
-    def __init__(self, path: str, module: cst.Module, text: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        text: str | None = None,
+        lines: Sequence[tuple[int, int]] | None = None,
+    ) -> None:
         self.path = path
         self.module = module
         self._text = text
+        self._lines = lines
+        self.trail: list[cst.CSTNode] = []
+        """The tracked nodes the pass is in, outermost first."""
         self._shared: dict[object, object] = {}
         self.resolver = Resolver(
             module_name(path), os.path.basename(path) == "__init__.py", index.active()
@@ -164,17 +176,26 @@ class Context:
         return self._text
 
     @functools.cached_property
-    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        """Every node's position: it costs about half a parse, so it is computed once per
-        file, for the engine and every rule, and only when one of them asks (most files
-        report nothing)."""
-        return positions_of(self.module)
+    def positions(self) -> Positions:
+        """Every node's position, recorded on demand, once per file for the engine and
+        every rule: a top-level statement's cost about half its parse, and most files
+        report nothing."""
+        return positions_of(self.module, self._text, self._lines)
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        """Where `node`, in the statement the pass is in, is."""
+        return self.positions.within(self.trail)[node]
 
     # -- maintained by the engine --------------------------------------------------------
+
+    def close(self) -> None:
+        """End of the pass: drop everything, the tree first (see ``engine._end_pass``)."""
+        vars(self).clear()
 
     def enter(self, node: cst.CSTNode) -> None:
         if type(node) not in TRACKED:
             return
+        self.trail.append(node)
         if type(node) is cst.SimpleStatementLine:  # the most frequent
             self.statements.append(node)
         elif isinstance(node, (cst.FunctionDef, cst.Lambda)):
@@ -195,6 +216,7 @@ class Context:
     def leave(self, node: cst.CSTNode) -> None:
         if type(node) not in TRACKED:
             return
+        self.trail.pop()
         if type(node) is cst.SimpleStatementLine:
             self.statements.pop()
         elif isinstance(node, (cst.FunctionDef, cst.Lambda)):

@@ -7,12 +7,16 @@ the same recording with plain tuples and builds a node's ``CodeRange`` only when
 asked for: about five times faster, with identical positions (``tests/test_positions.py``
 compares both on real code). It relies on the code-generation protocol LibCST's own
 provider implements (``CodegenState``'s hooks), which that test guards.
+
+A file usually reports a few nodes, so the engine records the statements that hold them
+only (:meth:`Positions.within`), each generated alone and placed by where the parse guard
+saw it start; the same test checks every statement so placed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 
 import libcst as cst
@@ -101,30 +105,163 @@ class _Recorder(CodegenState):
 
 
 class Positions(Mapping[cst.CSTNode, CodeRange]):
-    """Node → ``CodeRange`` (what ``PositionProvider`` resolves to), built on demand."""
+    """Node → ``CodeRange`` (what ``PositionProvider`` resolves to), recorded on demand.
 
-    def __init__(self, spans: Mapping[int, _Span], nodes: Mapping[int, cst.CSTNode]) -> None:
-        self._spans = spans
-        self._nodes = nodes
+    Most files report a few nodes, and generating the code of the rest is the whole cost.
+    So, given the source and where its logical lines start (the parse guard's scan),
+    :meth:`within` records a single statement: the innermost of a node's ancestors that
+    sits in the module's body or, so placed, in the body of a class or function, placed
+    by where its first token is. A node not recorded that way makes the whole module be
+    recorded, as does a statement whose code is not the source's where it was placed."""
+
+    def __init__(
+        self,
+        module: cst.Module,
+        text: str | None = None,
+        lines: Sequence[tuple[int, int]] | None = None,
+    ) -> None:
+        self._module = module
+        self._text = text or ""
+        self._lines = lines
+        self._spans: dict[int, _Span] = {}
+        self._nodes: dict[int, cst.CSTNode] = {}
+        self._blocks: dict[int, list[int]] = {}
+        self._complete = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether every node is recorded."""
+        return self._complete
+
+    def within(self, trail: Sequence[cst.CSTNode]) -> Positions:
+        """Make sure the nodes of the innermost placeable statement of `trail` (ancestors,
+        outermost first) are recorded."""
+        if self._complete or self._lines is None or not trail:
+            return self
+        placed = self._place(trail, self._lines)
+        if placed is None:
+            return self
+        statement, start, indents = placed
+        recorded = self._nodes.get(id(statement)) is statement
+        if not recorded and not self._record(statement, start, indents):
+            self._record_all()
+        return self
+
+    def _place(
+        self, trail: Sequence[cst.CSTNode], starts: Sequence[tuple[int, int]]
+    ) -> tuple[cst.BaseStatement, int, list[str]] | None:
+        """The statement, where its first token is, and the indentation of the blocks
+        around it; None when the module's own statements do not pair with the lines."""
+        body: Sequence[cst.BaseStatement] = self._module.body
+        lines = self._children(starts, -1, -1)
+        indents: list[str] = []
+        placed = None
+        for node in trail:
+            if len(lines) != len(body):
+                break
+            number = next((n for n, statement in enumerate(body) if statement is node), None)
+            if number is None:
+                break
+            statement = body[number]
+            offset, width = starts[lines[number]]
+            placed = statement, offset, list(indents)
+            if not isinstance(statement, (cst.ClassDef, cst.FunctionDef)) or not isinstance(
+                statement.body, cst.IndentedBlock
+            ):
+                break
+            block = statement.body
+            indents.append(self._module.default_indent if block.indent is None else block.indent)
+            lines = self._children(starts, lines[number], width)
+            body = block.body
+        return placed
+
+    def _children(self, starts: Sequence[tuple[int, int]], first: int, width: int) -> list[int]:
+        """The lines (indexes into the scan's) where the statements of the block after
+        line `first` (of indentation `width`) start: the next lines deeper than `width`,
+        those as deep as the first, a run of decorators and what they decorate as one."""
+        if first in self._blocks:
+            return self._blocks[first]
+        found = self._blocks[first] = []
+        header = first
+        while header >= 0 and self._text[starts[header][0]] == "@":
+            header += 1  # the decorated statement's own line
+        depth = None
+        decorated = False
+        for number in range(header + 1, len(starts)):
+            offset, indentation = starts[number]
+            if indentation <= width:
+                break
+            if offset >= len(self._text) or self._text[offset] in _NOT_CODE:
+                continue  # the start of the file, without code
+            if depth is None:
+                depth = indentation
+            if indentation == depth:
+                if not decorated:
+                    found.append(number)
+                decorated = self._text[offset] == "@"
+        return found
+
+    def _record(self, statement: cst.BaseStatement, start: int, indents: list[str]) -> bool:
+        """Record `statement`, whose first token is at offset `start`, inside blocks
+        indented by `indents`; False when its code is not the source's there."""
+        recorder = _Recorder(self._module)
+        recorder.indent_tokens = indents
+        statement._codegen(recorder)
+        code = "".join(recorder.tokens)
+        lead = _BEFORE_CODE.match(code)
+        begin = start - (lead.end() if lead else 0)
+        if begin < 0 or not self._text.startswith(code, begin):
+            return False
+        shift = _line_breaks(self._text, begin)
+        for key, ((line, column), (end_line, end_column)) in recorder.spans.items():
+            self._spans[key] = ((line + shift, column), (end_line + shift, end_column))
+        self._nodes.update(recorder.nodes)
+        return True
+
+    def _record_all(self) -> None:
+        recorder = _Recorder(self._module)
+        self._module._codegen(recorder)
+        self._spans, self._nodes, self._complete = recorder.spans, recorder.nodes, True
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         if self._nodes.get(id(node)) is not node:
-            raise KeyError(node)
+            if self._complete:
+                raise KeyError(node)
+            self._record_all()
+            return self[node]
         (line, column), (end_line, end_column) = self._spans[id(node)]
         return CodeRange(CodePosition(line, column), CodePosition(end_line, end_column))
 
     def __contains__(self, node: object) -> bool:
+        if self._nodes.get(id(node)) is not node and not self._complete:
+            self._record_all()
         return self._nodes.get(id(node)) is node
 
     def __iter__(self) -> Iterator[cst.CSTNode]:
+        if not self._complete:
+            self._record_all()
         return iter(self._nodes.values())
 
     def __len__(self) -> int:
+        if not self._complete:
+            self._record_all()
         return len(self._spans)
 
 
-def positions(module: cst.Module) -> Positions:
-    """The syntactic position of every node of `module`."""
-    recorder = _Recorder(module)
-    module._codegen(recorder)
-    return Positions(recorder.spans, recorder.nodes)
+_NOT_CODE = " \t\f\r\n#"
+_BEFORE_CODE = re.compile(r"(?:[ \t\f]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*[ \t\f]*")
+"""Blank and comment lines, then indentation: what a statement's code has before its first
+token."""
+
+
+def _line_breaks(text: str, end: int) -> int:
+    """Line breaks before offset `end`, as Python counts them (``\\r\\n`` is one)."""
+    return text.count("\n", 0, end) + text.count("\r", 0, end) - text.count("\r\n", 0, end)
+
+
+def positions(
+    module: cst.Module, text: str | None = None, lines: Sequence[tuple[int, int]] | None = None
+) -> Positions:
+    """The syntactic position of every node of `module`; recorded per statement when `text`
+    is its source and `lines` where its logical lines start (``source.parse_scanned``)."""
+    return Positions(module, text, lines)

@@ -155,6 +155,8 @@ class Report:
     message: str
     statement: cst.CSTNode | None
     """The simple statement holding `node`: a suppression comment on any of its lines counts."""
+    trail: tuple[cst.CSTNode, ...]
+    """The tracked nodes the pass was in, outermost first (where `node` usually is)."""
     fix: Autofix | None = None
     """Its title and applicability are always set (the rule's defaults filled in)."""
 
@@ -206,7 +208,9 @@ class Rule:
             fix = Autofix(
                 *fix.changes, imports=fix.imports, title=title, applicability=applicability
             )
-        self._reports.append(Report(type(self), node, text, self.context.statement, fix))
+        self._reports.append(
+            Report(type(self), node, text, self.context.statement, tuple(self.context.trail), fix)
+        )
 
     @classmethod
     def documentation(cls) -> str:

@@ -11,7 +11,9 @@ class scopes for code nested in methods, exactly as the interpreter does.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import enum
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -67,6 +69,8 @@ class Scope:
     def build(cls, kind: ScopeKind, node: cst.CSTNode, parent: Scope | None) -> Scope:
         scope = cls(kind, node, parent)
         _Collector(scope).collect(node)
+        if _ARENA.scopes is not None:
+            _ARENA.scopes.append(scope)
         return scope
 
     def add(self, binding: Binding) -> None:
@@ -94,6 +98,32 @@ class Scope:
 
     def function_node(self) -> cst.FunctionDef | None:
         return self.node if isinstance(self.node, cst.FunctionDef) else None
+
+
+class _Arena(threading.local):
+    scopes: list[Scope] | None = None
+    """The scopes built since the innermost :func:`emptied_after` began, on this thread."""
+
+
+_ARENA = _Arena()
+
+
+@contextlib.contextmanager
+def emptied_after() -> Iterator[None]:
+    """Scopes built inside lose their bindings when it ends.
+
+    A scope and its bindings refer to each other, and the bindings to nodes: left alone,
+    every scope of a file's pass is a cycle holding the file's tree, which only the
+    garbage collector can free, by walking all of the tree. Emptied, the tree goes as soon
+    as the pass drops it."""
+    outer, _ARENA.scopes = _ARENA.scopes, []
+    built = _ARENA.scopes
+    try:
+        yield
+    finally:
+        _ARENA.scopes = outer
+        for scope in built:
+            scope.bindings.clear()
 
 
 def dotted_name(expr: cst.BaseExpression) -> str | None:

@@ -278,6 +278,12 @@ _DEEP_RECURSION = _RaisedRecursionLimit()
 
 def parse(source: Source) -> libcst.Module | SourceError:
     """The LibCST module, or why there is none; never crashes, whatever the input."""
+    parsed = parse_scanned(source)
+    return parsed if isinstance(parsed, SourceError) else parsed[0]
+
+
+def parse_scanned(source: Source) -> tuple[libcst.Module, list[tuple[int, int]]] | SourceError:
+    """:func:`parse`, with where the scan saw logical lines start (``_Scan.statements``)."""
     text = source.text
     scan = _scan(text)
     if scan.problem is not None:
@@ -286,7 +292,7 @@ def parse(source: Source) -> libcst.Module | SourceError:
         message = f"file too large for the parser ({len(text):,} characters; at most {MAX_CHARS:,})"
         return SourceError(message, 1, 1)
     try:
-        return run_deep(libcst.parse_module, text)
+        return run_deep(libcst.parse_module, text), scan.statements
     except libcst.ParserSyntaxError as error:
         return _syntax_error(text, error, scan.statements)
     except RecursionError:  # in LibCST's Python half; not seen within the limits
@@ -296,7 +302,9 @@ def parse(source: Source) -> libcst.Module | SourceError:
 _LIBCST_PREFIX = re.compile(r"(?:parser|tokenizer) error: (?:error at \d+:\d+: )?")
 
 
-def _syntax_error(text: str, error: libcst.ParserSyntaxError, statements: list[int]) -> SourceError:
+def _syntax_error(
+    text: str, error: libcst.ParserSyntaxError, lines: list[tuple[int, int]]
+) -> SourceError:
     """LibCST's complaint, or CPython's if that is about the same statement: CPython says
     ``'(' was never closed`` where LibCST lists the tokens it expected. A complaint about an
     earlier statement, which LibCST accepted, is about syntax newer than the running CPython."""
@@ -304,6 +312,7 @@ def _syntax_error(text: str, error: libcst.ParserSyntaxError, statements: list[i
     if cpython is not None:
         line, column = cpython.lineno or 1, max(cpython.offset or 1, 1)
         failed = _offset(text, error.raw_line, error.raw_column + 1)
+        statements = [offset for offset, width in lines if width == 0]
         statement = statements[bisect.bisect_right(statements, failed) - 1]
         tokenizer = error.message.startswith("tokenizer error")  # positioned at 1:1
         if tokenizer or _offset(text, line, column) >= statement:
@@ -414,8 +423,10 @@ class _Problem:
 @dataclass(frozen=True)
 class _Scan:
     problem: _Problem | None
-    statements: list[int]
-    """Where top-level statements start (at column 0, outside brackets)."""
+    statements: list[tuple[int, int]]
+    """Where each logical line of code starts (its first token, outside brackets and
+    strings) with its indentation's width, but for clauses (``else:``, ``except:``...);
+    the start of the file first, whatever is there."""
 
 
 def _scan(text: str) -> _Scan:
@@ -427,7 +438,7 @@ def _scan(text: str) -> _Scan:
     opened before the problem, it is the problem."""
     stack: list[_Frame] = []
     indents = [0]
-    statements = [0]
+    statements = [(0, 0)]
     problem: _Problem | None = None
     chain = depth = elifs = patterns = position = line_start = 0
     pattern = False
@@ -453,9 +464,10 @@ def _scan(text: str) -> _Scan:
                     if len(indents) > MAX_BLOCKS:
                         found = f"more than {MAX_BLOCKS - 1} levels of indentation"
                         where = position - len(indent)
-                    elif width == 0 and _CLAUSE.match(text, position) is None:
-                        statements.append(position)
-                        chain = elifs = 0
+                    elif _CLAUSE.match(text, position) is None:
+                        statements.append((position, width))
+                        if width == 0:
+                            chain = elifs = 0
         elif kind == "plain" or kind == "empty":
             cost = 1 if kind == "plain" else 3
         elif kind == "open":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
@@ -97,9 +98,9 @@ def test_positions_are_computed_once_per_file(monkeypatch: pytest.MonkeyPatch) -
     computed = []
     real = positions.positions
 
-    def counting(module: cst.Module) -> positions.Positions:
+    def counting(module: cst.Module, *source: Any) -> positions.Positions:
         computed.append(module)
-        return real(module)
+        return real(module, *source)
 
     monkeypatch.setattr(context, "positions_of", counting)
     found = check_source(SHARED_STATE, "x.py")

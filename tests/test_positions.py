@@ -1,4 +1,5 @@
-"""asynclint's positions are exactly LibCST's ``PositionProvider``'s, on every example."""
+"""asynclint's positions are exactly LibCST's ``PositionProvider``'s, on every example,
+whether the whole module is recorded or one statement at a time."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from asynclint import source
+from asynclint.engine import source_lines
 from asynclint.positions import positions
 from asynclint.registry import all_rules
+from asynclint.walk import descendants
 from tests.conftest import ROOT
 
 TRICKY = {
@@ -23,6 +27,20 @@ TRICKY = {
     ),
     "empty": "",
     "comments_only": "# a\n\n# b\n",
+    "nested": (
+        "# header\n\nimport a\n\n\n@d  # c\n\n@e(\n  1)\nclass C:\n    x = 1\n\n"
+        "    # about f\n    @staticmethod\n    async def f():\n        def g():\n"
+        "            return 1\n        # inner comment\n\n    # outer comment\n"
+        "    def h(self): return 2\n    class D: pass\nif x:\n    y = 1\nelse:\n"
+        "    y = 2\ndef k():\n\tif a:\n\t\tpass\n\telse:\n\t\tb = '''\nc = 1\n'''\n"
+        "\tz = (\n1)\n"
+    ),
+    "crlf_nested": (
+        "class C:\r\n    def f(self):\r\n        pass\r\n\r\n"
+        "    def g(self):\r\n        return 1\r\n"
+    ),
+    "form_feed": "x = 1\n\f\ndef f():\n    \f\n    return 1\n",
+    "no_final_newline": "class C:\n    def f(self):\n        pass\n    y = 1",
 }
 
 
@@ -54,3 +72,53 @@ def test_positions_match_libcst(name: str) -> None:
     found = positions(module)
     assert len(found) == len(expected)
     assert {node: found[node] for node in found} == dict(expected)
+
+
+def trails(module: cst.Module) -> list[list[cst.BaseStatement]]:
+    """Every statement of the module's body, or of the body of a class or function in it,
+    with its ancestors among those."""
+    found = []
+    pending: list[list[cst.BaseStatement]] = [[statement] for statement in module.body]
+    while pending:
+        trail = pending.pop()
+        found.append(trail)
+        node = trail[-1]
+        if isinstance(node, (cst.ClassDef, cst.FunctionDef)) and isinstance(
+            node.body, cst.IndentedBlock
+        ):
+            pending.extend([*trail, statement] for statement in node.body.body)
+    return found
+
+
+def scanned(text: str) -> tuple[cst.Module, list[tuple[int, int]]]:
+    parsed = source.parse_scanned(source.Source(text, "utf-8", bom=False))
+    if isinstance(parsed, source.SourceError):
+        pytest.skip("does not parse")
+    return parsed
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_each_statement_alone_matches_libcst(name: str) -> None:
+    """Only a statement that ends the file without a line break is not placed alone (LibCST
+    generates one there)."""
+    text = SOURCES[name]
+    module, lines = scanned(text)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    unterminated = not text.endswith(("\n", "\r"))
+    for trail in trails(module):
+        found = positions(module, text, lines).within(trail)
+        statement = trail[-1]
+        alone = not (unterminated and expected[statement].end.line == len(source_lines(text)))
+        assert found.complete is not alone
+        for node in [statement, *descendants(statement)]:
+            assert found[node] == expected[node]
+        assert found.complete is not alone
+
+
+def test_a_node_outside_the_statement_records_the_whole_module() -> None:
+    module, lines = scanned(SOURCES["nested"])
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    found = positions(module, SOURCES["nested"], lines).within([module.body[-1]])
+    assert not found.complete
+    assert found[module.body[0]] == expected[module.body[0]]
+    assert found.complete

@@ -60,4 +60,4 @@ def _keyword(node: cst.CSTNode) -> str:
 
 def line_of(context: Context, node: cst.CSTNode) -> int:
     """The 1-based line where `node` starts (the file's positions, shared with the engine)."""
-    return context.positions[node].start.line
+    return context.position(node).start.line
