@@ -534,6 +534,8 @@ class _Folders:
 
     def __init__(self) -> None:
         self._names: dict[str, frozenset[str]] = {}
+        self._path: tuple[str, ...] = ()
+        self._holders: dict[str, list[str]] = {}
 
     def names(self, folder: str) -> frozenset[str]:
         found = self._names.get(folder)
@@ -548,7 +550,7 @@ class _Folders:
     def find_source(self, module: str, search_path: Sequence[str]) -> tuple[str, str] | None:
         """The search path entry and file defining `module`, stubs first; never imports."""
         *packages, last = module.split(".")
-        for directory in search_path:
+        for directory in self._holding(packages[0] if packages else last, search_path):
             folder = os.path.join(directory, *packages)
             names = self.names(folder)
             if not names:
@@ -566,6 +568,20 @@ class _Folders:
                 ):
                     return directory, path
         return None
+
+    def _holding(self, name: str, search_path: Sequence[str]) -> list[str]:
+        """The entries of `search_path`, in order, that list `name`, `name.py` or
+        `name.pyi`: only they can hold a module whose dotted name starts with `name`."""
+        if tuple(search_path) != self._path:
+            self._path = tuple(search_path)
+            self._holders = {}
+            for directory in dict.fromkeys(search_path):
+                for entry in self.names(directory):
+                    stem = entry.removesuffix(".pyi") if entry.endswith(".pyi") else entry
+                    holders = self._holders.setdefault(stem.removesuffix(".py"), [])
+                    if not holders or holders[-1] != directory:
+                        holders.append(directory)
+        return self._holders.get(name, [])
 
 
 def installed_search_path() -> list[str]:

@@ -118,10 +118,11 @@ def stages(paths: Sequence[str], codes: frozenset[str]) -> dict[str, float]:
         spent["pre-filter"] += clock() - start
         start = clock()
         with engine._without_cycle_collection():  # as the engine parses and walks
-            module = sources.parse(source) if kept else None
+            parsed = sources.parse_scanned(source) if kept else None
         spent["parse of the files kept: guard, LibCST"] += clock() - start
-        if not isinstance(module, cst.Module):
+        if parsed is None or isinstance(parsed, sources.SourceError):
             continue
+        module, lines_at = parsed
         context = Context(path, module)
         start = clock()
         with engine._without_cycle_collection():
@@ -130,7 +131,7 @@ def stages(paths: Sequence[str], codes: frozenset[str]) -> dict[str, float]:
         spent["walk with the rules' context"] += walked
         start = clock()
         lines = engine.source_lines(source.text)
-        sources.run_deep(engine.analyse, module, path, kept, {}, lines)
+        sources.run_deep(engine.analyse, module, path, kept, {}, lines, source.text, lines_at)
         spent["rules and positions"] += clock() - start - walked
     start = clock()
     for path in paths:

@@ -104,6 +104,34 @@ def test_installed_packages_are_read_lazily_never_imported(tmp_path: Path) -> No
     assert "extlib.client" in project.modules
 
 
+def test_a_module_comes_from_the_first_search_path_entry_that_has_it(tmp_path: Path) -> None:
+    entries = [tmp_path / f"entry{number}" for number in range(5)]
+    for entry in entries:
+        (entry / "unrelated").mkdir(parents=True)
+    (entries[1] / "tools.py").write_text("async def run(): ...\n")
+    (entries[2] / "tools.py").write_text("def run(): ...\n")
+    (entries[2] / "kit").mkdir()
+    (entries[2] / "kit" / "__init__.py").write_text("")
+    (entries[2] / "kit" / "parts.py").write_text("async def make(): ...\n")
+    (entries[3] / "kit" / "parts.pyi").parent.mkdir()
+    (entries[3] / "kit" / "parts.pyi").write_text("def make() -> None: ...\n")
+    (entries[4] / "typed.py").write_text("def get(): ...\n")
+    (entries[4] / "typed.pyi").write_text("async def get() -> None: ...\n")
+    (entries[0] / "kit").mkdir()  # another package of that name, without the module
+    (entries[0] / "kit" / "other.py").write_text("")
+    (entries[4] / "stubbed.pyi").write_text("async def only() -> None: ...\n")
+    project = index.ProjectIndex()
+    project.search_path = [str(entry) for entry in entries]
+    names = ("tools.run", "kit.parts.make", "typed.get", "stubbed.only")
+    found = {name: project.function(name) for name in names}
+    assert {name: fact is not None and fact.is_async for name, fact in found.items()} == {
+        "tools.run": True,  # entry 1, before entry 2's
+        "kit.parts.make": True,  # entry 2, before entry 3's stub
+        "typed.get": True,  # the stub, before the source beside it
+        "stubbed.only": True,
+    }
+
+
 def test_standard_library_methods_come_from_its_source() -> None:
     project = index.ProjectIndex(search_path=index.installed_search_path())
     acquire = project.method("asyncio.locks.Lock", "acquire")
