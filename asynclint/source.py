@@ -41,6 +41,9 @@ from typing import ParamSpec, TypeVar
 
 import libcst
 
+from asynclint import unvalidated
+from asynclint.counted import Counted
+
 MAX_CHARS = 4 << 20
 """Larger files are refused (after the scan, whose findings say more): LibCST needs hundreds of
 times their size in memory."""
@@ -250,30 +253,23 @@ def _start_with_stack(thread: threading.Thread) -> bool:
     return True
 
 
-class _RaisedRecursionLimit:
+class _RecursionLimit:
     """The recursion limit is the interpreter's, and a higher one only suits big stacks: it is
     raised while any deep call runs, and put back when the last one ends."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls = 0
-        self._saved = 0
+    saved = 0
 
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._calls == 0:
-                self._saved = sys.getrecursionlimit()
-                sys.setrecursionlimit(max(self._saved, RECURSION_LIMIT))
-            self._calls += 1
+    @classmethod
+    def raise_it(cls) -> None:
+        cls.saved = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(cls.saved, RECURSION_LIMIT))
 
-    def __exit__(self, *exc_info: object) -> None:
-        with self._lock:
-            self._calls -= 1
-            if self._calls == 0:
-                sys.setrecursionlimit(self._saved)
+    @classmethod
+    def restore(cls) -> None:
+        sys.setrecursionlimit(cls.saved)
 
 
-_DEEP_RECURSION = _RaisedRecursionLimit()
+_DEEP_RECURSION = Counted(_RecursionLimit.raise_it, _RecursionLimit.restore)
 
 
 def parse(source: Source) -> libcst.Module | SourceError:
@@ -292,7 +288,7 @@ def parse_scanned(source: Source) -> tuple[libcst.Module, list[tuple[int, int]]]
         message = f"file too large for the parser ({len(text):,} characters; at most {MAX_CHARS:,})"
         return SourceError(message, 1, 1)
     try:
-        return run_deep(libcst.parse_module, text), scan.statements
+        return run_deep(unvalidated.parse_module, text), scan.statements
     except libcst.ParserSyntaxError as error:
         return _syntax_error(text, error, scan.statements)
     except RecursionError:  # in LibCST's Python half; not seen within the limits
