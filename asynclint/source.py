@@ -357,19 +357,21 @@ def _plain_string(quote: str) -> str:
     return rf"{q}(?:[^{q}\\\r\n]+|\\(?:\r\n|[\s\S])?)*(?:{q}|(?=[\r\n])|\Z)"
 
 
+# The frequent tokens first; where two could start at the same place, the one listed first wins
+# (`empty` over `open`, `attribute` over `operator`, `plain` over `fstring`).
 _TOKENS = (
     r"(?P<newline>(?:\r\n|\r|\n)(?:[ \t\f]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*[ \t\f]*)",
-    rf"(?P<plain>(?:(?<!\w)[bBrRuU]{{1,2}})?(?:{'|'.join(map(_plain_string, _QUOTES))}))",
-    rf"(?P<fstring>(?<!\w)[{_PREFIX_LETTERS}]{{1,2}}(?:'''|\"\"\"|'|\"))",
-    r"(?P<comment>#[^\r\n]*)",
-    r"(?P<join>\\(?:\r\n|\r|\n))",
     r"(?P<empty>\(\)|\[\]|\{\})",
     r"(?P<open>[(\[{])",
     r"(?P<close>[)\]}])",
     r"(?P<separator>[,;])",
-    rf"(?P<keyword>\b{_KEYWORD})",
     r"(?P<attribute>(?:\.\w+)+)",
     r"(?P<operator>\*\*|//|<<|>>|:=|[-+*/%@&|^~.])",
+    rf"(?P<plain>(?:(?<!\w)[bBrRuU]{{1,2}})?(?:{'|'.join(map(_plain_string, _QUOTES))}))",
+    rf"(?P<fstring>(?<!\w)[{_PREFIX_LETTERS}]{{1,2}}(?:'''|\"\"\"|'|\"))",
+    rf"(?P<keyword>\b{_KEYWORD})",
+    r"(?P<comment>#[^\r\n]*)",
+    r"(?P<join>\\(?:\r\n|\r|\n))",
     r"(?P<eof>\Z)",
 )
 _SKIP = (
