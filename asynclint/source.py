@@ -335,12 +335,13 @@ def _compile_error(text: str) -> SyntaxError | None:
     return None
 
 
-# The scan: a tokenizer that sees only what can nest. `search` skips names and numbers, and
-# plain strings are skipped whole. F-strings (and 3.14 t-strings) are not: their replacement
-# fields are code again, where PEP 701 allows any quote. Blank and comment lines go with the
-# line break before them and attribute runs (``.a.b``) are one token: the scan costs about
-# what ``ast.parse`` costs, a tenth of LibCST's parse.
+# The scan: a tokenizer that sees only what can nest. Plain strings are skipped whole.
+# F-strings (and 3.14 t-strings) are not: their replacement fields are code again, where PEP 701
+# allows any quote. Blank and comment lines go with the line break before them and attribute
+# runs (``.a.b``) are one token.
 _QUOTES = ("'''", '"""', "'", '"')
+_PREFIX_LETTERS = "bBrRuUfFtT"
+_KEYWORD = r"(?:and|or|not|if|else|elif|for|lambda|await|case)\b"
 
 
 def _plain_string(quote: str) -> str:
@@ -352,21 +353,42 @@ def _plain_string(quote: str) -> str:
     return rf"{q}(?:[^{q}\\\r\n]+|\\(?:\r\n|[\s\S])?)*(?:{q}|(?=[\r\n])|\Z)"
 
 
+# The frequent tokens first; where two could start at the same place, the one listed first wins
+# (`empty` over `open`, `attribute` over `operator`, `plain` over `fstring`).
 _TOKENS = (
     r"(?P<newline>(?:\r\n|\r|\n)(?:[ \t\f]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*[ \t\f]*)",
-    rf"(?P<plain>(?:(?<!\w)[bBrRuU]{{1,2}})?(?:{'|'.join(map(_plain_string, _QUOTES))}))",
-    r"(?P<fstring>(?<!\w)[bBrRuUfFtT]{1,2}(?:'''|\"\"\"|'|\"))",
-    r"(?P<comment>#[^\r\n]*)",
-    r"(?P<join>\\(?:\r\n|\r|\n))",
     r"(?P<empty>\(\)|\[\]|\{\})",
     r"(?P<open>[(\[{])",
     r"(?P<close>[)\]}])",
     r"(?P<separator>[,;])",
-    r"(?P<keyword>\b(?:and|or|not|if|else|elif|for|lambda|await|case)\b)",
-    r"(?P<operator>(?:\.\w+)+|\*\*|//|<<|>>|:=|[-+*/%@&|^~.])",
+    r"(?P<attribute>(?:\.\w+)+)",
+    r"(?P<operator>\*\*|//|<<|>>|:=|[-+*/%@&|^~.])",
+    rf"(?P<plain>(?:(?<!\w)[bBrRuU]{{1,2}})?(?:{'|'.join(map(_plain_string, _QUOTES))}))",
+    rf"(?P<fstring>(?<!\w)[{_PREFIX_LETTERS}]{{1,2}}(?:'''|\"\"\"|'|\"))",
+    rf"(?P<keyword>\b{_KEYWORD})",
+    r"(?P<comment>#[^\r\n]*)",
+    r"(?P<join>\\(?:\r\n|\r|\n))",
+    r"(?P<eof>\Z)",
 )
-_CODE = re.compile("|".join(_TOKENS))
-_FIELD_CODE = re.compile("|".join((r"(?P<colon>:)", *_TOKENS)))
+_SKIP = (
+    r"[^\w\r\n'\"#\\()\[\]{},;.*/%@&|^~<>:+\-]+",
+    rf"(?!{_KEYWORD}|[{_PREFIX_LETTERS}]{{1,2}}['\"])\w+",
+    r"<(?!<)|>(?!>)|\\(?![\r\n])",
+)
+"""What starts no token: other characters; ``<``, ``>``, ``\\`` (and, in code, ``:``) where no
+token follows; words but keywords and string prefixes (a token never starts inside a word:
+``\\b``, ``(?<!\\w)``). So the token after a skip is the one a search for tokens alone finds
+first, in one step of the regex engine instead of a try of every token at each position."""
+
+
+def _code(skip: tuple[str, ...], tokens: tuple[str, ...]) -> re.Pattern[str]:
+    """Skip, then read a token. ``eof`` matches at the end of the text: no match at all would
+    have ``search`` retry the skip from each position of the last line."""
+    return re.compile(f"(?:{'|'.join(skip)})*(?:{'|'.join(tokens)})")
+
+
+_CODE = _code((*_SKIP, r":(?!=)"), _TOKENS)
+_FIELD_CODE = _code(_SKIP, (r"(?P<colon>:)", *_TOKENS))
 """In an f-string's replacement field, outside brackets, ``:`` starts the format spec (even
 in ``{x:=10}``)."""
 
@@ -385,7 +407,6 @@ _FSTRINGS = {
     for q in _QUOTES
     for raw in (False, True)
 }
-_PREFIX_LETTERS = "bBrRuUfFtT"
 _CLAUSE = re.compile(r"(?:elif|else|except|finally)\b")
 _PATTERN_FACTOR = {"{": 4, "(": 3, "[": 2}
 """How much each level of a ``case`` pattern multiplies LibCST's time (measured: mapping
@@ -396,7 +417,7 @@ _BRACKET, _FIELD, _FSTRING, _SPEC = range(4)
 text of an f-string or of a field's format spec."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     kind: int
     start: int
@@ -433,73 +454,81 @@ def _scan(text: str) -> _Scan:
     that nest. A bracket left open makes the rest of the file one long expression, so when it
     opened before the problem, it is the problem."""
     stack: list[_Frame] = []
+    top: _Frame | None = None  # stack[-1]
+    scanner = _CODE  # top's
     indents = [0]
     statements = [(0, 0)]
     problem: _Problem | None = None
     chain = depth = elifs = patterns = position = line_start = 0
     pattern = False
     while problem is None or stack:  # after a problem, only to see if a bracket stays open
-        top = stack[-1] if stack else None
-        match = (top.scanner if top is not None else _CODE).search(text, position)
-        if match is None:
+        match = scanner.search(text, position)
+        if match is None:  # in an f-string's text
             break
         position = match.end()
         kind = match.lastgroup
         cost = 0
-        found, where = "", match.start()
+        found = ""
         if kind == "newline":
             if top is None:
                 chain, pattern, line_start = elifs, False, position
-                if text[position : position + 1] not in ("", "#"):  # the next line has code
-                    indent = _indentation(match.group())
+                following = text[position : position + 1]
+                if following and following != "#":  # the next line has code
+                    indent = _indentation(match[kind])
                     width = len(indent.rsplit("\f", 1)[-1].expandtabs(8))
                     while width < indents[-1]:
                         indents.pop()
                     if width > indents[-1]:
                         indents.append(width)
                     if len(indents) > MAX_BLOCKS:
-                        found = f"more than {MAX_BLOCKS - 1} levels of indentation"
-                        where = position - len(indent)
-                    elif _CLAUSE.match(text, position) is None:
+                        message = f"more than {MAX_BLOCKS - 1} levels of indentation"
+                        problem = _too_deep(message, position - len(indent))
+                    elif following not in "ef" or _CLAUSE.match(text, position) is None:
                         statements.append((position, width))
                         if width == 0:
                             chain = elifs = 0
-        elif kind == "plain" or kind == "empty":
-            cost = 1 if kind == "plain" else 3
+        elif kind == "attribute":
+            cost = 3 * match[kind].count(".")
+        elif kind == "operator" or kind == "empty":
+            cost = 3
         elif kind == "open":
             cost, depth = 3, depth + 1
             if top is not None and top.kind >= _FSTRING:  # an f-string's field
-                stack.append(_Frame(_FIELD, where, chain + cost, _FIELD_CODE, top.spec))
+                top = _Frame(_FIELD, position - 1, chain + cost, _FIELD_CODE, top.spec)
             else:
                 weight = top.weight if top is not None else 1
                 if pattern:
-                    weight *= _PATTERN_FACTOR[match.group()]
-                stack.append(_Frame(_BRACKET, where, chain + cost, weight=weight))
+                    weight *= _PATTERN_FACTOR[text[position - 1]]
+                top = _Frame(_BRACKET, position - 1, chain + cost, weight=weight)
+            stack.append(top)
+            scanner = top.scanner
             if depth > MAX_BRACKETS:
                 found = f"more than {MAX_BRACKETS} levels of brackets"
         elif kind == "close" or kind == "end":
             if top is None:
                 pass  # unmatched: LibCST's tokenizer rejects it, before any parsing
-            elif top.kind == _BRACKET:  # any closer: LibCST's tokenizer rejects mismatches
-                stack.pop()
-                chain, depth = top.chain, depth - 1
-            elif top.kind != _FSTRING and match.group() == "}":  # the end of a field
-                stack.pop()
-                chain, depth = stack[-1].chain, depth - 1  # an f-string's parts are flat
-            elif kind == "end":  # of an f-string, perhaps in a format spec
-                if top.kind == _SPEC:
+            else:
+                if top.kind == _BRACKET:  # any closer: LibCST's tokenizer rejects mismatches
                     stack.pop()
-                    depth -= 1
-                chain = stack.pop().chain
-        elif kind == "operator":
-            token = match.group()
-            cost = 3 * token.count(".") if token[0] == "." else 3
+                    chain, depth = top.chain, depth - 1
+                elif top.kind != _FSTRING and text[position - 1] == "}":  # the end of a field
+                    stack.pop()
+                    chain, depth = stack[-1].chain, depth - 1  # an f-string's parts are flat
+                elif kind == "end":  # of an f-string, perhaps in a format spec
+                    if top.kind == _SPEC:
+                        stack.pop()
+                        depth -= 1
+                    chain = stack.pop().chain
+                top = stack[-1] if stack else None
+                scanner = top.scanner if top is not None else _CODE
         elif kind == "separator":
             chain = top.chain if top is not None else elifs
+        elif kind == "plain":
+            cost = 1
         elif kind == "keyword":
-            word = match.group()
+            word = match[kind]
             if word == "case":
-                pattern = top is None and not text[line_start:where].strip()
+                pattern = top is None and not text[line_start : position - 4].strip()
             elif word == "elif" and top is None:  # one level deeper than the previous one
                 elifs += 1
                 chain, cost = elifs - 1, 1
@@ -508,13 +537,19 @@ def _scan(text: str) -> _Scan:
                 pattern = pattern and not (word == "if" and top is None)  # a guard
         elif kind == "fstring":
             cost = 1
-            token = match.group()
+            token = match[kind]
             quote = token.lstrip(_PREFIX_LETTERS)
             prefix = token[: len(token) - len(quote)].lower()
             text_scanner, spec_scanner = _FSTRINGS[quote, "r" in prefix]
-            stack.append(_Frame(_FSTRING, where, chain + cost, text_scanner, spec_scanner))
+            where = position - len(token)
+            top = _Frame(_FSTRING, where, chain + cost, text_scanner, spec_scanner)
+            stack.append(top)
+            scanner = text_scanner
         elif kind == "colon" and top is not None and top.spec is not None:  # in a field
             top.kind, top.scanner = _SPEC, top.spec
+            scanner = top.spec
+        elif kind == "eof":
+            break
         chain += cost
         if chain > MAX_CHAIN:
             found = (
@@ -522,14 +557,18 @@ def _scan(text: str) -> _Scan:
                 f"or {MAX_CHAIN:,} adjacent strings or elif branches"
             )
         if pattern:
-            patterns += stack[-1].weight if stack else 1
+            patterns += top.weight if top is not None else 1
             if patterns > MAX_PATTERN_COST:
                 found = "case patterns nested too deeply, or too many of them"
         if found and problem is None:
-            problem = _Problem(f"too deeply nested for the parser ({found})", where)
+            problem = _too_deep(found, match.start(match.lastindex or 0))
     if problem is not None and stack:  # open since before the problem
         problem = _unclosed(text, stack[0])
     return _Scan(problem, statements)
+
+
+def _too_deep(found: str, offset: int) -> _Problem:
+    return _Problem(f"too deeply nested for the parser ({found})", offset)
 
 
 def _indentation(newline: str) -> str:

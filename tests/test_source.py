@@ -284,6 +284,29 @@ def test_brackets_in_f_string_fields_count(text: str, column: int) -> None:
     assert parse(Source(text)) == SourceError(TOO_DEEP, 1, column)
 
 
+UNTERMINATED_F_STRING = "syntax error: unterminated f-string"
+# Each of these finds its problem only if no token (here `<<`, `:=`, `if`, a line joined by a
+# backslash, an f-string) hides in what the scan's regex skips in one step.
+SKIPPED = {
+    "comparisons": ("x = a < b > c <= d" + " << a >> b" * 501 + "\n", (TOO_LONG, 1, 5020)),
+    "colons": ("x = a:b" + " := a" * 1001 + "\n", (TOO_LONG, 1, 5009)),
+    "near keywords": ("x = iffy" + " if elsewhere else a" * 501 + "\n", (TOO_LONG, 1, 10010)),
+    "backslashes": (
+        "x = a \\ b" + " + a" * 600 + " \\\n" + " + a" * 401 + "\n",
+        (TOO_LONG, 2, 1602),
+    ),
+    "prefixes": ("x = xf'{' + rb'{' + " + "f'{" * 201 + "\n", (UNTERMINATED_F_STRING, 1, 21)),
+    "fields": ("x = f'{a:>{b}} {c!r}' + f'{d:=^{e}}'" + " + a" * 1001 + "\n", (TOO_LONG, 1, 4030)),
+    "end of file": ("if x:\n    y = z" + " + a" * 1001, (TOO_LONG, 2, 4011)),
+}
+
+
+@pytest.mark.parametrize("name", SKIPPED)
+def test_the_scan_skips_only_what_starts_no_token(name: str) -> None:
+    text, (message, line, column) = SKIPPED[name]
+    assert parse(Source(text)) == SourceError(message, line, column)
+
+
 def test_realistic_case_patterns_parse() -> None:
     pattern = '{"a": {"b": [1, {"c": C(d=[x, *rest])}]}} | None'
     module = parse(Source(f"match m:\n    case {pattern}:\n        pass\n"))
