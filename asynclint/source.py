@@ -21,8 +21,8 @@ So is memory: LibCST needs 85 to 1,500 times a file's size (6 MB of generated da
 
 CPython's ``ast`` is no guard: it accepts ``a and a and ...`` of any length (a flat ``BoolOp``)
 and, on 3.10, ``1+1+...`` with 100,000 terms. So every file gets a string-aware scan
-(:func:`_scan`, which costs what ``ast.parse`` costs: a tenth of LibCST's parse) that bounds
-what LibCST will see, and LibCST runs on a thread with a stack of known size
+(:func:`_scan`, half of what ``ast.parse`` costs, a twentieth of LibCST's parse) that
+bounds what LibCST will see, and LibCST runs on a thread with a stack of known size
 (:func:`run_deep`). CPython's parser is asked only when LibCST failed, for its clearer messages.
 """
 
