@@ -451,19 +451,33 @@ def all_measures(
 # --- running and reporting ----------------------------------------------------
 
 
-def execute(measure: Measure, repeat: int) -> None:
-    if measure.run is None:
-        return
-    print(f"timing {measure.label} ({measure.processes} proc) x{repeat}", file=sys.stderr)
+def execute(measures: Sequence[Measure], repeat: int) -> None:
+    """Time every measure `repeat` times, one run of each per round: the machine's speed
+    drifts (a shared virtual machine's more than most), and a drift then weighs on every
+    measure alike instead of on whichever ran during it."""
+    for measure in measures:
+        if measure.run is not None and measure.prepare is not None:
+            _attempt(measure, measure.prepare)
+    for round_number in range(1, repeat + 1):
+        for measure in measures:
+            if measure.run is not None and not measure.failure:
+                print(f"round {round_number}/{repeat}: {measure.label}", file=sys.stderr)
+                _attempt(measure, partial(_run_once, measure))
+    for measure in measures:
+        if measure.run is not None and measure.finish is not None:
+            measure.note = measure.finish()
+
+
+def _run_once(measure: Measure) -> None:
+    assert measure.run is not None
+    measure.runs.append(measure.run())
+
+
+def _attempt(measure: Measure, step: Callable[[], object]) -> None:
     try:
-        if measure.prepare is not None:
-            measure.prepare()
-        measure.runs = [measure.run() for _ in range(repeat)]
+        step()
     except ToolFailed as error:
         measure.failure = str(error)
-    finally:
-        if measure.finish is not None:
-            measure.note = measure.finish()
 
 
 def libcst_floor(measures: Sequence[Measure]) -> dict[int, float]:
@@ -620,8 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.flush()  # keep the header above the progress lines on a terminal
     with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
         measures = all_measures(tree, half, args, Path(scratch))
-        for measure in measures:
-            execute(measure, args.repeat)
+        execute(measures, args.repeat)
     report(measures, tree, half)
     return 0
 
