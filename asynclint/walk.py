@@ -119,6 +119,7 @@ def children(node: cst.CSTNode) -> Sequence[cst.CSTNode]:
     return found
 
 
+@functools.cache
 def _subclasses() -> dict[type, frozenset[type]]:
     """Every class of LibCST's nodes with the node classes derived from it (read from the
     classes' MROs: ``issubclass`` against LibCST's abstract base classes is slow)."""
