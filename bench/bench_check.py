@@ -454,17 +454,24 @@ def all_measures(
 def execute(measures: Sequence[Measure], repeat: int) -> None:
     """Time every measure `repeat` times, one run of each per round: the machine's speed
     drifts (a shared virtual machine's more than most), and a drift then weighs on every
-    measure alike instead of on whichever ran during it."""
-    for measure in measures:
-        if measure.run is not None and measure.prepare is not None:
-            _attempt(measure, measure.prepare)
+    measure alike instead of on whichever ran during it. Measures with state of their own
+    (a cache they fill, a file they edit) are timed after, one at a time: the warm run
+    must not follow an edit."""
+    stateless = [m for m in measures if m.run is not None and m.prepare is None]
     for round_number in range(1, repeat + 1):
-        for measure in measures:
-            if measure.run is not None and not measure.failure:
+        for measure in stateless:
+            if not measure.failure:
                 print(f"round {round_number}/{repeat}: {measure.label}", file=sys.stderr)
                 _attempt(measure, partial(_run_once, measure))
     for measure in measures:
-        if measure.run is not None and measure.finish is not None:
+        if measure.run is None or measure.prepare is None:
+            continue
+        print(f"timing {measure.label} x{repeat}", file=sys.stderr)
+        _attempt(measure, measure.prepare)
+        for _ in range(repeat):
+            if not measure.failure:
+                _attempt(measure, partial(_run_once, measure))
+        if measure.finish is not None:
             measure.note = measure.finish()
 
 
@@ -590,7 +597,17 @@ def goals(
         found.append(
             f"time per file, all files / half of them: {wall:.2f}, CPU time {cpu:.2f} (1 is linear)"
         )
+        found.append(_start_up(median(whole), median(part), len(tree.files), len(half.files)))
     return found
+
+
+def _start_up(whole: float, part: float, files: int, half: int) -> str:
+    """The line through both runs: what a run costs before its first file (start-up, the
+    workers' first use of the tables), and per file after. A fixed start-up makes the
+    smaller run's time per file larger without any file costing more."""
+    per_file = (whole - part) / (files - half) if files != half else 0.0
+    fixed = part - per_file * half
+    return f"  as a line: {fixed:.2f} s per run + {per_file * 1000:.1f} ms per file"
 
 
 def fraction_arg(text: str) -> float:
