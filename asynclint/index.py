@@ -118,8 +118,11 @@ def absolute_import(module: str, is_package: bool, relative: int, target: str) -
     return ".".join([*base, target] if target else base)
 
 
-def facts_for(path: str, source: str | None = None, name: str | None = None) -> ModuleFacts | None:
-    """One module's facts; None when it cannot be read or parsed (rules then know less)."""
+def facts_for(
+    path: str, source: str | None = None, name: str | None = None, locks: bool = True
+) -> ModuleFacts | None:
+    """One module's facts; None when it cannot be read or parsed (rules then know less).
+    Without `locks`, no lock pairs: only the modules in scope feed ASL404."""
     try:
         if source is None:
             with open(path, "rb") as file:
@@ -128,10 +131,10 @@ def facts_for(path: str, source: str | None = None, name: str | None = None) -> 
             tree = ast.parse(source)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return facts_of(tree, path, name or module_name(path))
+    return facts_of(tree, path, name or module_name(path), locks)
 
 
-def facts_of(tree: ast.Module, path: str, name: str) -> ModuleFacts:
+def facts_of(tree: ast.Module, path: str, name: str, locks: bool = True) -> ModuleFacts:
     """The facts of the module `name` at `path`, whose syntax tree is `tree`."""
     facts = ModuleFacts(name, path)
     is_package = os.path.basename(path) == "__init__.py"
@@ -171,7 +174,8 @@ def facts_of(tree: ast.Module, path: str, name: str) -> ModuleFacts:
     for cls in facts.classes.values():
         cls.bases = tuple(qualify(base, facts) for base in cls.bases)
         cls.attributes = {k: qualify(v, facts) for k, v in cls.attributes.items()}
-    facts.lock_pairs = lockorder.lock_pairs(tree, name, facts.imports)
+    if locks:
+        facts.lock_pairs = lockorder.lock_pairs(tree, name, facts.imports)
     for owner, function, callee in spawners:
         table = facts.functions if owner is None else facts.classes[owner].methods
         if _is_task_factory(qualify(callee, facts)):
@@ -604,6 +608,8 @@ class ProjectIndex:
         configured: Configured = NOTHING,
     ) -> None:
         self.modules: dict[str, ModuleFacts] = {m.name: m for m in modules}
+        self.indexed = frozenset(self.modules)
+        """The modules given up front (the files in scope), not those read lazily since."""
         self.search_path = list(search_path)
         self.project_roots: tuple[str, ...] = ()
         """Entries of `search_path` that hold the project's own modules."""
@@ -658,7 +664,7 @@ class ProjectIndex:
         if found is not None or name in self._missing or not self.search_path:
             return found
         where = self._folders.find_source(name, self.search_path)
-        found = None if where is None else facts_for(where[1], name=name)
+        found = None if where is None else facts_for(where[1], name=name, locks=False)
         if where is None or found is None:
             self._missing.add(name)
             return None

@@ -35,13 +35,14 @@ class _Nesting:
 
 
 class _Graph:
-    """Every nesting of known locks in the project, keyed by (outer, inner) lock name."""
+    """Every nesting of known locks in the modules in scope, keyed by (outer, inner) lock
+    name: not in the modules read lazily, whose set depends on what was asked before."""
 
     def __init__(self, project: index.ProjectIndex) -> None:
         self.project = project
         self.labels: dict[str, str] = {}
         self.sites: dict[tuple[str, str], list[_Site]] = {}
-        for name in sorted(project.modules):
+        for name in sorted(project.indexed & project.modules.keys()):
             for nesting in self.nestings(name, project.modules[name].lock_pairs):
                 self.sites.setdefault((nesting.outer, nesting.inner), []).append(nesting.site)
         self.involved = {
