@@ -59,8 +59,9 @@ _MODULE_FIELDS = frozenset(
 ``async_only`` rules); any other non-empty fact links (unknown meaning)."""
 _OWN_RULES = "asynclint.rules."
 _CLASS_FIELDS = frozenset(["bases", "methods", "attributes"])
-_NEUTRAL_FUNCTION_FIELDS = frozenset(["decorators"])
-"""Decorators link only when they make the call return a coroutine (:meth:`_Linker._positive`)."""
+_NEUTRAL_FUNCTION_FIELDS = frozenset(["decorators", "returns"])
+"""Decorators link only when they make the call return a coroutine, and the returned class
+when it links itself (:meth:`_Linker._links`)."""
 _NEUTRAL_CONFIGURATION = frozenset(["transparent_decorators", "sync_decorators"])
 _ASYNC_PROTOCOL = frozenset(["__aenter__", "__aexit__", "__aiter__", "__anext__", "__await__"])
 """Special methods that make a class usable by ``async with``/``async for``/``await``: code
@@ -315,11 +316,14 @@ class _Linker:
         if found is not None:
             return self._class_step(found[1], words, pending)
         fact = self.project.function(name)
-        return fact is not None and self._positive(fact)
+        return fact is not None and self._links(fact, pending)
 
-    def _positive(self, fact: index.FunctionFact) -> bool:
+    def _links(self, fact: index.FunctionFact, pending: list[str]) -> bool:
         """A function fact that says more than "a plain function": its own facts, or
-        decorators that make calling it return a coroutine."""
+        decorators that make calling it return a coroutine. The class it says it returns
+        is followed (rules learn the type of a call's result from it, nothing else)."""
+        if fact.returns is not None and fact.returns != index.SELF:
+            pending.append(fact.returns)
         return _positive(fact) or (bool(fact.decorators) and self.project.call_kind(fact) is True)
 
     def _module_step(
@@ -327,7 +331,7 @@ class _Linker:
     ) -> bool:
         if _unknown_facts(module, _MODULE_FIELDS):
             return True
-        if any(self._positive(f) for n, f in module.functions.items() if n in words):
+        if any(self._links(f, pending) for n, f in module.functions.items() if n in words):
             return True
         pending.extend(f"{module.name}.{n}" for n in module.classes if n in words)
         pending.extend(target for local, target in module.imports.items() if local in words)
@@ -339,7 +343,7 @@ class _Linker:
             return True
         for name, method in fact.methods.items():
             if name in _ASYNC_PROTOCOL or (
-                self._positive(method) and (name in words or _dunder(name))
+                (name in words or _dunder(name)) and self._links(method, pending)
             ):
                 return True
         pending.extend(fact.bases)

@@ -220,6 +220,64 @@ def test_a_decorator_that_makes_calls_coroutines_links(tmp_path: Path) -> None:
         index.set_active(previous)
 
 
+FACTORY = """\
+from collections.abc import Coroutine
+
+
+class Plain:
+    def size(self):
+        return 1
+
+
+class Pool:
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info):
+        return None
+
+
+def plain() -> Plain:
+    return Plain()
+
+
+def pool() -> Pool:
+    return Pool()
+
+
+def name() -> str:
+    return "pool"
+
+
+def job() -> Coroutine[None, None, int]:
+    return work()
+
+
+async def work():
+    return 1
+"""
+
+
+def test_a_function_links_through_the_class_it_returns(tmp_path: Path) -> None:
+    """A return annotation is followed to the class it names: a plain class or a builtin
+    gives no link; a class with the async protocol, or a coroutine type, does."""
+    (tmp_path / "factory.py").write_text(FACTORY)
+    previous = index.active()
+    index.set_active(index.build([str(tmp_path / "factory.py")]))
+    try:
+        app = str(tmp_path / "app.py")
+        assert codes_left("from factory import plain\n\nplain().size()\n", app) == []
+        assert codes_left("from factory import name\n\nprint(name())\n", app) == []
+        uses_pool = "from factory import pool\n\nwith pool():\n    pass\n"
+        assert sorted(codes_left(uses_pool, app)) == sync_rules()
+        calls_job = "from factory import job\n\n\ndef f():\n    job()\n"
+        assert sorted(codes_left(calls_job, app)) == sync_rules()
+        found = check_source(calls_job, app, ["ASL101"])
+        assert [(d.line, d.column, d.code) for d in found] == [(5, 5, "ASL101")]
+    finally:
+        index.set_active(previous)
+
+
 def test_unparsable_text_keeps_the_rules() -> None:
     assert sorted(codes_left("def f(:\n")) == sync_rules()
 
