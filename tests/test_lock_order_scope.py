@@ -14,24 +14,24 @@ BANK = """\
 import asyncio
 
 
-class Bank:
+class Vault:
     def __init__(self):
-        self.accounts = asyncio.Lock()
-        self.ledger = asyncio.Lock()
+        self.doors = asyncio.Lock()
+        self.alarm = asyncio.Lock()
 
-    async def transfer(self):
-        async with self.accounts:
-            async with self.ledger:
-                pass
+    async def open(self):
+        async with self.doors:
+            async with self.alarm:
+                return True
 """
 AUDIT = """\
-from bank import Bank
+from bank import Vault
 
 
-async def audit(bank: Bank):
-    async with bank.ledger:
-        async with bank.accounts:
-            pass
+async def audit(vault: Vault):
+    async with vault.alarm:
+        async with vault.doors:
+            return False
 """
 
 
