@@ -178,7 +178,7 @@ class Context:
     @functools.cached_property
     def positions(self) -> Positions:
         """Every node's position, recorded on demand, once per file for the engine and
-        every rule: a top-level statement's cost about half its parse, and most files
+        every rule: recording a statement costs about half its parse, and most files
         report nothing."""
         return positions_of(self.module, self._text, self._lines)
 

@@ -138,6 +138,8 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         outermost first) are recorded."""
         if self._complete or self._lines is None or not trail:
             return self
+        if self._nodes.get(id(trail[-1])) is trail[-1]:
+            return self  # recorded with a statement around it, with all it holds
         placed = self._place(trail, self._lines)
         if placed is None:
             return self
@@ -151,7 +153,8 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         self, trail: Sequence[cst.CSTNode], starts: Sequence[tuple[int, int]]
     ) -> tuple[cst.BaseStatement, int, list[str]] | None:
         """The statement, where its first token is, and the indentation of the blocks
-        around it; None when the module's own statements do not pair with the lines."""
+        around it; None when the trail does not start in the module's body or the body's
+        statements do not pair with the lines."""
         body: Sequence[cst.BaseStatement] = self._module.body
         lines = self._children(starts, -1, -1)
         indents: list[str] = []

@@ -279,7 +279,7 @@ def parse(source: Source) -> libcst.Module | SourceError:
 
 
 def parse_scanned(source: Source) -> tuple[libcst.Module, list[tuple[int, int]]] | SourceError:
-    """:func:`parse`, with where the scan saw logical lines start (``_Scan.statements``)."""
+    """:func:`parse`, with where the scan saw logical lines start (``_Scan.lines``)."""
     text = source.text
     scan = _scan(text)
     if scan.problem is not None:
@@ -288,9 +288,9 @@ def parse_scanned(source: Source) -> tuple[libcst.Module, list[tuple[int, int]]]
         message = f"file too large for the parser ({len(text):,} characters; at most {MAX_CHARS:,})"
         return SourceError(message, 1, 1)
     try:
-        return run_deep(unvalidated.parse_module, text), scan.statements
+        return run_deep(unvalidated.parse_module, text), scan.lines
     except libcst.ParserSyntaxError as error:
-        return _syntax_error(text, error, scan.statements)
+        return _syntax_error(text, error, scan.lines)
     except RecursionError:  # in LibCST's Python half; not seen within the limits
         return SourceError("too deeply nested for the parser", 1, 1)
 
@@ -308,8 +308,8 @@ def _syntax_error(
     if cpython is not None:
         line, column = cpython.lineno or 1, max(cpython.offset or 1, 1)
         failed = _offset(text, error.raw_line, error.raw_column + 1)
-        statements = [offset for offset, width in lines if width == 0]
-        statement = statements[bisect.bisect_right(statements, failed) - 1]
+        tops = [offset for offset, width in lines if width == 0]
+        statement = tops[bisect.bisect_right(tops, failed) - 1]
         tokenizer = error.message.startswith("tokenizer error")  # positioned at 1:1
         if tokenizer or _offset(text, line, column) >= statement:
             return _from_cpython(cpython, line, column)
@@ -440,7 +440,7 @@ class _Problem:
 @dataclass(frozen=True)
 class _Scan:
     problem: _Problem | None
-    statements: list[tuple[int, int]]
+    lines: list[tuple[int, int]]
     """Where each logical line of code starts (its first token, outside brackets and
     strings) with its indentation's width, but for clauses (``else:``, ``except:``...);
     the start of the file first, whatever is there."""
@@ -457,7 +457,7 @@ def _scan(text: str) -> _Scan:
     top: _Frame | None = None  # stack[-1]
     scanner = _CODE  # top's
     indents = [0]
-    statements = [(0, 0)]
+    lines = [(0, 0)]
     problem: _Problem | None = None
     chain = depth = elifs = patterns = position = line_start = 0
     pattern = False
@@ -484,7 +484,7 @@ def _scan(text: str) -> _Scan:
                         message = f"more than {MAX_BLOCKS - 1} levels of indentation"
                         problem = _too_deep(message, position - len(indent))
                     elif following not in "ef" or _CLAUSE.match(text, position) is None:
-                        statements.append((position, width))
+                        lines.append((position, width))
                         if width == 0:
                             chain = elifs = 0
         elif kind == "attribute":
@@ -564,7 +564,7 @@ def _scan(text: str) -> _Scan:
             problem = _too_deep(found, match.start(match.lastindex or 0))
     if problem is not None and stack:  # open since before the problem
         problem = _unclosed(text, stack[0])
-    return _Scan(problem, statements)
+    return _Scan(problem, lines)
 
 
 def _too_deep(found: str, offset: int) -> _Problem:

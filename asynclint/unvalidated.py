@@ -4,7 +4,8 @@ LibCST checks each node as it is constructed (``CSTNode.__post_init__`` calls
 ``_validate``): a seventh of the parse on real code, and pointless for the nodes its own
 parser builds from source it accepted, as LibCST's comment at that call says. The trees are
 the same (``tests/test_unvalidated.py`` compares them). Validation is off only while a parse
-runs; nodes built anywhere else, by rules and fixes, are checked as usual.
+runs (for every thread: a node another thread builds meanwhile is not checked either);
+nodes built at any other time, by rules and fixes, are checked as usual.
 """
 
 from __future__ import annotations

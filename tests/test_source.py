@@ -424,3 +424,19 @@ def test_run_deep_makes_do_without_a_thread(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(threading.Thread, "start", refuse)
     assert run_deep(threading.current_thread) is threading.current_thread()
     assert threading.stack_size() == before
+
+
+def test_the_scan_lists_each_logical_line_with_its_indentation() -> None:
+    """Positions place statements by these: the file's start, then every line of code
+    outside brackets and strings, but clauses, with its width (tabs to multiples of 8)."""
+    text = "# head\n\nif a:\n    b = 1  # c\nelse:\n    c = (\n1)\n"
+    text += '    s = """\nx = 1\n"""\n\t\td = 2\n'
+    found = [(text[offset : offset + 5], width) for offset, width in source._scan(text).lines]
+    assert found == [
+        ("# hea", 0),
+        ("if a:", 0),
+        ("b = 1", 4),
+        ("c = (", 4),
+        ('s = "', 4),
+        ("d = 2", 16),
+    ]
