@@ -21,12 +21,13 @@ from typing import Any
 
 from asynclint import __version__
 from asynclint.errors import UsageError
+from asynclint.knowledge import inert
 
 DIRECTORY_NAME = ".asynclint_cache"
 ENVIRONMENT_VARIABLE = "ASYNCLINT_CACHE_DIR"
 FORMAT = 1
 """Bumped when the layout of entries changes."""
-_MARKER = "CACHEDIR.TAG"
+_MARKER = inert("CACHEDIR.TAG")
 _MARKER_TEXT = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by asynclint.\n"

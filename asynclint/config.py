@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asynclint.errors import UsageError
+from asynclint.knowledge import inert
 from asynclint.registry import UnknownSelector, default_codes, get_rule, resolve_selectors
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ DEFAULT_EXCLUDE = (
 )
 """What ``exclude`` is unless a configuration sets it (``extend-exclude`` adds to it)."""
 
-PYPROJECT = "pyproject.toml"
+PYPROJECT = inert("pyproject.toml")
 
 
 class ConfigError(UsageError):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from asynclint import lockorder
+from asynclint.knowledge import inert
 from asynclint.knowledge.asyncio_api import (
     ENSURE_FUTURE,
     LOOP,
@@ -36,7 +37,7 @@ from asynclint.knowledge.coroutines import (
 
 _BUILTIN_DECORATORS = frozenset(["staticmethod", "classmethod", "property"])
 _MAX_HOPS = 12
-SELF = "typing.Self"
+SELF = inert("typing.Self")
 """`FunctionFact.returns` of a method returning its receiver (``-> Self``, ``return self``)."""
 
 _T = TypeVar("_T")

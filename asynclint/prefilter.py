@@ -14,13 +14,16 @@ leaves. It is conservative: when unsure it keeps the rules.
   spells: module members, submodules, class bases, attributes and methods. A link is
   found when that reaches a qualified name any of asynclint's data tables mention (the
   knowledge tables, lock classes, ...: every dotted name in the module-level data of
-  ``asynclint``), a function or method the index marks (any fact besides its decorators:
-  ``async def``, a helper that returns a task, ...), a class of the async protocol
-  (``__aenter__``, ``__aiter__``, ``__await__``... of any kind) or with a marked special
-  method (used without being spelled), module or class facts the check does not know, or
-  a name matching a configured glob (``extra-coroutine-functions``, rule options).
-  A bare name that gives a type without any import (a pytest fixture named ``loop``: a
-  data-table key mapping a plain name to a qualified one) links wherever it is spelled.
+  ``asynclint``, its inert data left out, see :mod:`asynclint.knowledge`), a function or
+  method the index marks (any fact besides its decorators: ``async def``, a helper that
+  returns a task, ...), a class of the async protocol (``__aenter__``, ``__aiter__``,
+  ``__await__``... of any kind) or with a marked special method (used without being
+  spelled), module or class facts the check does not know, or a name matching a
+  configured glob (``extra-coroutine-functions``, rule options). A bare name that stands
+  for a qualified one without any import (a pytest fixture named ``loop`` or ``mocker``: a
+  data-table key mapping a plain name to a qualified one) is followed, as if imported,
+  where a function has a parameter of that name; so is every dotted name in quotes
+  (``patch("pkg.store.save")`` resolves its target).
   Builtins give no link: no builtin makes a coroutine or a task, and the tables name
   builtins only for what they do in async code.
 * A file ``ast`` cannot parse keeps its rules (LibCST may accept newer syntax).
@@ -36,6 +39,7 @@ import ast
 import dataclasses
 import enum
 import fnmatch
+import itertools
 import os
 import re
 import sys
@@ -44,13 +48,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
-from asynclint import index
+from asynclint import index, knowledge
 from asynclint import source as sources
 from asynclint.rule import Rule
 
 _ASYNC = re.compile(r"\b(?:async|await)\b")
 _WORD = re.compile(r"[^\W\d]\w*")
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)+")
+_QUOTED_DOTTED = re.compile(r"['\"]([^\W\d]\w*(?:\.[^\W\d]\w*)+)['\"]")
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 _MODULE_FIELDS = frozenset(
     ["name", "path", "in_project", "functions", "classes", "imports", "lock_pairs"]
@@ -62,6 +67,10 @@ _CLASS_FIELDS = frozenset(["bases", "methods", "attributes"])
 _NEUTRAL_FUNCTION_FIELDS = frozenset(["decorators", "returns"])
 """Decorators link only when they make the call return a coroutine, and the returned class
 when it links itself (:meth:`_Linker._links`)."""
+_EFFECT_FIELDS = frozenset(["as_decorator", "as_factory"])
+"""What a function does as a decorator links only when the calls it wraps return
+coroutines: a decorator that keeps their kind, or runs them to completion, makes nothing
+asynchronous in code that decorates sync functions with it."""
 _NEUTRAL_CONFIGURATION = frozenset(["transparent_decorators", "sync_decorators"])
 _ASYNC_PROTOCOL = frozenset(["__aenter__", "__aexit__", "__aiter__", "__anext__", "__await__"])
 """Special methods that make a class usable by ``async with``/``async for``/``await``: code
@@ -137,8 +146,8 @@ class _Knowledge:
     """Every dotted name in the data (``asyncio.create_task``), builtins left out."""
     below: Mapping[str, frozenset[str]]
     """Each proper prefix of those names → the last names under it (``asyncio`` → ...)."""
-    bare_types: frozenset[str]
-    """Plain names mapped to a qualified name by a table (fixture ``loop``)."""
+    bare_names: Mapping[str, frozenset[str]]
+    """Plain names mapped to qualified ones by a table (fixture ``loop``)."""
 
     def mentions(self, name: str) -> bool:
         """`name` or one of its prefixes is a name of the data."""
@@ -150,8 +159,9 @@ class _Knowledge:
 
 
 def _strings(value: object, depth: int = 0) -> Iterator[str]:
-    """Every string inside plain data (keys and members of containers, dataclass fields)."""
-    if depth > 8:
+    """Every string inside plain data (keys and members of containers, dataclass fields),
+    inert data left out."""
+    if depth > 8 or knowledge.is_inert(value):
         return
     if isinstance(value, str):
         yield value
@@ -180,36 +190,50 @@ def _data_modules() -> list[types.ModuleType]:
 
 
 def _module_data(module: types.ModuleType) -> Iterator[object]:
-    """A module's data: its globals but classes, modules and functions."""
+    """A module's data: its globals but classes, modules, functions and inert data."""
     for name, value in vars(module).items():
         if name.startswith("__") or isinstance(value, (type, types.ModuleType)):
             continue
+        if knowledge.is_inert(value):
+            continue
         if isinstance(value, Mapping) or not callable(value):
             yield value
+
+
+def _names_bare(data: object) -> bool:
+    """`data` maps plain names to qualified ones (``{"loop": "asyncio.AbstractEventLoop"}``):
+    names code uses without importing them. Its values are what the names stand for, not
+    names code spells."""
+    return (
+        isinstance(data, Mapping)
+        and bool(data)
+        and all(
+            isinstance(key, str)
+            and _WORD.fullmatch(key)
+            and isinstance(target, str)
+            and _DOTTED.fullmatch(target)
+            for key, target in data.items()
+        )
+    )
 
 
 @cache
 def _knowledge(modules: frozenset[str]) -> _Knowledge:
     """Built from the modules loaded so far (`modules` keys the cache: rules load lazily)."""
     qualified: set[str] = set()
-    bare_types: set[str] = set()
+    bare_names: dict[str, set[str]] = {}
     for module in _data_modules():
         for data in _module_data(module):
+            if _names_bare(data):
+                assert isinstance(data, Mapping)
+                for key, target in data.items():
+                    bare_names.setdefault(key, set()).add(target)
+                continue
             qualified.update(
                 text
                 for text in _strings(data)
                 if _DOTTED.fullmatch(text) and not text.startswith("builtins.")
             )
-            if isinstance(data, Mapping):
-                bare_types.update(
-                    key
-                    for key, item in data.items()
-                    if isinstance(key, str)
-                    and _WORD.fullmatch(key)
-                    and isinstance(item, str)
-                    and _DOTTED.fullmatch(item)
-                    and not item.startswith("builtins.")
-                )
     below: dict[str, set[str]] = {}
     for name in qualified:
         parts = name.split(".")
@@ -218,7 +242,7 @@ def _knowledge(modules: frozenset[str]) -> _Knowledge:
     return _Knowledge(
         frozenset(qualified),
         {prefix: frozenset(last) for prefix, last in below.items()},
-        frozenset(bare_types),
+        {name: frozenset(targets) for name, targets in bare_names.items()},
     )
 
 
@@ -232,6 +256,10 @@ def _positive(fact: object) -> bool:
         if data_field.name in _NEUTRAL_FUNCTION_FIELDS:
             continue
         value = getattr(fact, data_field.name)
+        if data_field.name in _EFFECT_FIELDS:
+            if value == "async":
+                return True
+            continue
         if data_field.default is not dataclasses.MISSING:
             default = data_field.default
         elif data_field.default_factory is not dataclasses.MISSING:
@@ -265,13 +293,17 @@ class _Linker:
         if tree is None:
             return True
         words = frozenset(_WORD.findall(text))
-        if not words.isdisjoint(self.knowledge.bare_types):
-            return True
         if any(_glob_matches(glob, words) for glob in [*self._configured(), *globs]):
             return True
         module = index.module_name(path)
         is_package = os.path.basename(path) == "__init__.py"
-        return any(self.reaches(bound, words) for _, bound in imports(tree, module, is_package))
+        bare = self.knowledge.bare_names
+        starts = itertools.chain(
+            (bound for _, bound in imports(tree, module, is_package)),
+            (target for name in _parameters(tree, words & bare.keys()) for target in bare[name]),
+            _QUOTED_DOTTED.findall(text),
+        )
+        return any(self.reaches(start, words) for start in starts)
 
     def _configured(self) -> Iterator[str]:
         """Globs of the configuration that name things rules take as asynchronous."""
@@ -373,6 +405,14 @@ class _Linker:
             found = frozenset(os.path.splitext(entry)[0] for entry in entries)
             self._listings[directory] = found
         return found
+
+
+def _parameters(tree: ast.Module, names: Iterable[str]) -> Iterator[str]:
+    """The `names` that name a parameter in `tree` (pytest injects fixtures by parameter
+    name). The tree is walked only when one of them is spelled."""
+    wanted = set(names)
+    if wanted:
+        yield from wanted & {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
 
 
 def _dunder(name: str) -> bool:

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from asynclint.knowledge import inert
 from asynclint.knowledge.testing import (
     AUTO_MODE_FLAGS,
     DEFAULT_PYTHON_CLASSES,
@@ -46,17 +47,19 @@ else:
 
 Value = str | tuple[str, ...]
 
-CONFIG_FILES = (
-    "pytest.toml",
-    ".pytest.toml",
-    "pytest.ini",
-    ".pytest.ini",
-    "pyproject.toml",
-    "tox.ini",
-    "setup.cfg",
+CONFIG_FILES = inert(
+    (
+        "pytest.toml",
+        ".pytest.toml",
+        "pytest.ini",
+        ".pytest.ini",
+        "pyproject.toml",
+        "tox.ini",
+        "setup.cfg",
+    )
 )
-_INI_SECTIONS = {"pytest.ini": "pytest", ".pytest.ini": "pytest", "tox.ini": "pytest"}
-PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", ".git")
+_INI_SECTIONS = inert({"pytest.ini": "pytest", ".pytest.ini": "pytest", "tox.ini": "pytest"})
+PROJECT_MARKERS = inert(("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", ".git"))
 """Without a configuration file, conftest files are looked for up to the project root."""
 _VERSION_SPEC = re.compile(r"[\s<>=!~;\[]")
 

@@ -39,6 +39,7 @@ from typing import Any
 from asynclint import pytest_config
 from asynclint.cachedir import Store, code_fingerprint, digest, location, modules_in, state
 from asynclint.config import PYPROJECT, cache_setting
+from asynclint.knowledge import inert
 from asynclint.roots import ROOT_MARKERS
 
 KIND = "runs"
@@ -46,9 +47,11 @@ SETTLE_SECONDS = 2
 KEPT = 32
 """Records kept, the most recent: one per command, and a pre-commit hook runs a new command
 (its list of files) at every commit, so the oldest go."""
-CONFIGURING = frozenset({PYPROJECT, "conftest.py", *pytest_config.CONFIG_FILES})
+CONFIGURING = inert(frozenset({PYPROJECT, "conftest.py", *pytest_config.CONFIG_FILES}))
 """Files whose content changes a run, looked for in every folder above a checked file."""
-MARKING = frozenset({"__init__.py", *ROOT_MARKERS, *pytest_config.PROJECT_MARKERS}) - CONFIGURING
+MARKING = inert(
+    frozenset({"__init__.py", *ROOT_MARKERS, *pytest_config.PROJECT_MARKERS}) - CONFIGURING
+)
 """Files whose presence changes a run (project roots, package boundaries)."""
 
 _CONTENT, _PRESENCE, _LISTING, _MODULES = "c", "p", "l", "m"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+from asynclint.knowledge import inert
+
+ROOT_MARKERS = inert(("pyproject.toml", "setup.cfg", "setup.py", ".git"))
 """What marks a project's root folder (:func:`asynclint.project.source_roots`)."""
 
 

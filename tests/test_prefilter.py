@@ -144,6 +144,63 @@ def test_a_fixture_named_like_a_loop_keeps_the_sync_rules() -> None:
     assert sorted(codes_left("def test_x(loop):\n    loop.create_task(coro())\n")) == sync_rules()
 
 
+def test_a_fixture_name_links_only_as_a_parameter() -> None:
+    for_loop = "def run(steps):\n    for loop in steps:\n        loop.create_task(coro())\n"
+    assert codes_left(for_loop) == []
+    uses_mocker = "def test_x(mocker):\n    made = mocker.AsyncMock()\n    made.assert_called()\n"
+    assert sorted(codes_left(uses_mocker)) == sync_rules()
+    assert codes_left("def test_x(mocker):\n    mocker.sentinel.value\n") == []
+
+
+def test_the_module_a_fixture_stands_for_is_not_a_name_of_the_data() -> None:
+    assert codes_left("from unittest import mock\n\nx = mock.sentinel.value\n") == []
+
+
+INERT_NAMES = """\
+import abc
+import functools
+import subprocess
+import threading
+import time
+from typing import Generic, TypeVar
+
+import pytest
+from typing_extensions import Self
+
+T = TypeVar("T")
+
+
+class Base(abc.ABC, Generic[T]):
+    lock = threading.Lock()
+
+    @functools.lru_cache
+    def copy(self) -> Self:
+        time.sleep(1)
+        subprocess.run(["true"])
+        return functools.partial(type(self))()
+
+
+@pytest.fixture
+def base():
+    return Base()
+
+
+@pytest.mark.parametrize("n", [1])
+def test_copy(base, n):
+    with pytest.raises(ValueError):
+        base.copy()
+"""
+
+
+def test_names_of_inert_data_do_not_link() -> None:
+    """Blocking APIs, neutral bases, transparent wrappers, test marks and fixtures: names
+    the tables hold that make nothing asynchronous (:mod:`asynclint.knowledge`)."""
+    assert codes_left(INERT_NAMES) == []
+    assert sorted(codes_left(INERT_NAMES + "\nasyncio.ensure_future(x)\nimport asyncio\n")) == (
+        sync_rules()
+    )
+
+
 def test_an_import_inside_a_function_counts() -> None:
     text = "def f(c):\n    from asyncio import ensure_future\n    ensure_future(c)\n"
     assert sorted(codes_left(text)) == sync_rules()
@@ -173,6 +230,14 @@ def test_an_async_method_of_an_imported_class_links_only_where_spelled(project: 
 def test_a_project_helper_returning_a_task_links(project: Path) -> None:
     text = "from store import spawn\n\ndef f(c):\n    spawn(c)\n"
     assert sorted(codes_left(text, str(project / "app.py"))) == sync_rules()
+
+
+def test_a_quoted_dotted_name_is_followed_like_an_import(project: Path) -> None:
+    """``patch("store.Store.save")`` makes an async mock from a name no import binds."""
+    app = str(project / "app.py")
+    assert sorted(codes_left('TARGET = "store.Store.save"\n', app)) == sync_rules()
+    assert sorted(codes_left('TARGET = "store.spawn"\n', app)) == sync_rules()
+    assert codes_left('TARGET = "store.Store.size"\n', app) == []
 
 
 def test_a_configured_coroutine_glob_links_where_its_last_name_is_spelled(project: Path) -> None:
@@ -216,6 +281,9 @@ def test_a_decorator_that_makes_calls_coroutines_links(tmp_path: Path) -> None:
         calls_fetch = "from jobs import fetch\n\ndef f():\n    fetch()\n"
         assert sorted(codes_left(calls_fetch, app)) == sync_rules()
         assert codes_left("from jobs import size\n\ndef f():\n    size()\n", app) == []
+        decorates = "from deco import {}\n\n\n@{}\ndef fetch():\n    return 1\n\n\nfetch()\n"
+        assert sorted(codes_left(decorates.format("retry", "retry"), app)) == sync_rules()
+        assert codes_left(decorates.format("logged", "logged"), app) == []
     finally:
         index.set_active(previous)
 

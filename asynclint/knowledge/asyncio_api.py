@@ -7,6 +7,8 @@ one canonical name so rules compare a single string.
 
 from __future__ import annotations
 
+from asynclint.knowledge import inert
+
 LOOP = "asyncio.AbstractEventLoop"
 TASK_GROUP = "asyncio.TaskGroup"
 
@@ -98,7 +100,7 @@ specific to asyncio and concurrent.futures futures)."""
 TASK_METHODS_RETURNING_NONE = frozenset(["add_done_callback", "set_name"])
 """Task methods that return nothing, so chaining them on a new task drops the task."""
 
-PARTIAL = frozenset(["functools.partial"])
+PARTIAL = inert(frozenset(["functools.partial"]))
 
 PYTEST_FIXTURE_TYPES: dict[str, str] = {"event_loop": LOOP, "loop": LOOP}
 """Fixtures that pytest injects by parameter name: pytest-asyncio's ``event_loop`` and

@@ -4,11 +4,16 @@ One table for the ASL301 to ASL305 rules and the runtime sanitizer, so both agre
 blocks. Names are listed under every module path a user can import them from; types are
 normalised to one canonical name. Each entry carries the rule code it belongs to and the
 async replacement the message names.
+
+Every table here is inert (:mod:`asynclint.knowledge`): only async code blocks the event
+loop, and a sync function that blocks matters only to async callers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from asynclint.knowledge import inert_module
 
 SLEEP = "ASL301"
 HTTP = "ASL302"
@@ -531,3 +536,5 @@ METHODS: dict[str, dict[str, Blocking]] = {
     HTTP_CONNECTION: _methods("connect request getresponse endheaders", _REQUESTS),
 }
 """Blocking methods by canonical receiver type (plus the ``with``/``for`` pseudo-methods)."""
+
+inert_module(globals())

@@ -7,6 +7,7 @@ task's cancellation.
 
 from __future__ import annotations
 
+from asynclint.knowledge import inert
 from asynclint.knowledge.asyncio_api import ENSURE_FUTURE, SHIELD, TASK_FACTORIES
 
 CANCELLED_ERROR = frozenset(
@@ -24,20 +25,13 @@ CATCHES_CANCELLATION = CANCELLED_ERROR | {"builtins.BaseException"}
 CANCELLED_CLASS_GETTERS = frozenset(["anyio.get_cancelled_exc_class"])
 """Calls that return the cancellation exception class of the running backend."""
 
-SUPPRESS = frozenset(["contextlib.suppress"])
+SUPPRESS = inert(frozenset(["contextlib.suppress"]))
 
 DELIBERATE_UNCANCEL = frozenset(["cancelling", "uncancel"])
 """Task methods whose use in a handler shows the cancellation is handled on purpose."""
 
-NO_RETURN = frozenset(
-    [
-        "sys.exit",
-        "os._exit",
-        "os.abort",
-        "pytest.fail",
-        "pytest.skip",
-        "pytest.exit",
-    ]
+NO_RETURN = inert(
+    frozenset(["sys.exit", "os._exit", "os.abort", "pytest.fail", "pytest.skip", "pytest.exit"])
 )
 """Calls that never return: a handler ending in one does not resume the task."""
 

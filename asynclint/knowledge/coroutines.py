@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from asynclint.knowledge import inert
+
 COROUTINE_FUNCTIONS = frozenset(
     [
         "asyncio.sleep",
@@ -95,20 +97,22 @@ ASYNC_CLASSES: dict[str, str] = {
 }
 """Class names as imported (``asyncio.locks.Lock``) to their canonical type."""
 
-TRANSPARENT_DECORATORS = frozenset(
-    [
-        "builtins.staticmethod",
-        "builtins.classmethod",
-        "abc.abstractmethod",
-        "typing.override",
-        "typing_extensions.override",
-        "typing.final",
-        "functools.wraps",
-    ]
+TRANSPARENT_DECORATORS = inert(
+    frozenset(
+        [
+            "builtins.staticmethod",
+            "builtins.classmethod",
+            "abc.abstractmethod",
+            "typing.override",
+            "typing_extensions.override",
+            "typing.final",
+            "functools.wraps",
+        ]
+    )
 )
 """Decorators that return the function they decorate (or a wrapper with the same kind)."""
 
-CACHING_DECORATORS = frozenset(["functools.cache", "functools.lru_cache"])
+CACHING_DECORATORS = inert(frozenset(["functools.cache", "functools.lru_cache"]))
 """Decorators whose calls return what the function returns, or an earlier result: calls
 keep their kind (a cached ``async def`` returns a coroutine), but the body does not run on
 every call, so rules that follow what a call does treat them as opaque."""
@@ -129,5 +133,5 @@ COROUTINE_TYPES = frozenset(
 )
 """Return annotations that make a call to a plain ``def`` produce a coroutine."""
 
-SELF_TYPES = frozenset(["typing.Self", "typing_extensions.Self"])
+SELF_TYPES = inert(frozenset(["typing.Self", "typing_extensions.Self"]))
 """The return annotation of a method returning its receiver."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 
+from asynclint.knowledge import inert
+
 
 class Path(enum.Enum):
     """A kind of sync teardown path."""
@@ -77,23 +79,27 @@ PYTEST_MODULE_HOOKS = frozenset(["teardown_module", "teardown_function"])
 CLOSE_METHODS = frozenset(["close", "shutdown", "stop", "cleanup", "dispose"])
 """Sync methods that are teardown paths when their class also has async methods."""
 
-FIXTURE_DECORATORS = frozenset(
-    [
-        "pytest.fixture",
-        "pytest.yield_fixture",
-        "_pytest.fixtures.fixture",
-        "pytest_asyncio.fixture",
-    ]
+FIXTURE_DECORATORS = inert(
+    frozenset(
+        [
+            "pytest.fixture",
+            "pytest.yield_fixture",
+            "_pytest.fixtures.fixture",
+            "pytest_asyncio.fixture",
+        ]
+    )
 )
 
-REGISTRARS: dict[str, tuple[int, Path]] = {
-    "atexit.register": (0, Path.ATEXIT),
-    "weakref.finalize": (1, Path.FINALIZER),
-    "weakref.ref": (1, Path.FINALIZER),
-    "signal.signal": (1, Path.SIGNAL),
-    "unittest.addModuleCleanup": (0, Path.CLEANUP),
-    "unittest.case.addModuleCleanup": (0, Path.CLEANUP),
-}
+REGISTRARS: dict[str, tuple[int, Path]] = inert(
+    {
+        "atexit.register": (0, Path.ATEXIT),
+        "weakref.finalize": (1, Path.FINALIZER),
+        "weakref.ref": (1, Path.FINALIZER),
+        "signal.signal": (1, Path.SIGNAL),
+        "unittest.addModuleCleanup": (0, Path.CLEANUP),
+        "unittest.case.addModuleCleanup": (0, Path.CLEANUP),
+    }
+)
 """Functions that call a callback at teardown: qualified name -> (callback position, path)."""
 
 REGISTRAR_METHODS: dict[str, tuple[int, Path]] = {

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 
+from asynclint.knowledge import inert
+
 # -- unittest ------------------------------------------------------------------------------
 
 
@@ -106,9 +108,9 @@ SETUP_METHODS = frozenset(
 )
 """Methods whose ``self.x = ...`` every test of the class sees (unlike another test's)."""
 
-PYTEST_FIXTURES = frozenset(["pytest.fixture", "_pytest.fixtures.fixture"])
+PYTEST_FIXTURES = inert(frozenset(["pytest.fixture", "_pytest.fixtures.fixture"]))
 """Plain pytest fixture decorators: they call an ``async def`` and hand over its coroutine."""
-MARK = "pytest.mark"
+MARK = inert("pytest.mark")
 MARKER_ATTRIBUTE = "pytestmark"
 ANYIO_BACKEND = "anyio_backend"
 """anyio's plugin runs any async test or fixture that requests this fixture."""
@@ -201,26 +203,30 @@ ASYNC_MOCKS = frozenset(
     ]
 )
 """Mock classes whose calls return awaitables and which record awaits."""
-SPEC_MOCKS = frozenset(
-    [
-        "unittest.mock.Mock",
-        "unittest.mock.MagicMock",
-        "unittest.mock.NonCallableMock",
-        "unittest.mock.NonCallableMagicMock",
-        "mock.Mock",
-        "mock.MagicMock",
-    ]
+SPEC_MOCKS = inert(
+    frozenset(
+        [
+            "unittest.mock.Mock",
+            "unittest.mock.MagicMock",
+            "unittest.mock.NonCallableMock",
+            "unittest.mock.NonCallableMagicMock",
+            "mock.Mock",
+            "mock.MagicMock",
+        ]
+    )
 )
 """Mock classes that become async mocks when their ``spec`` is an async function (and
 whose attributes do, for the async methods of a ``spec`` class)."""
-AUTOSPEC = frozenset(["unittest.mock.create_autospec", "mock.create_autospec"])
+AUTOSPEC = inert(frozenset(["unittest.mock.create_autospec", "mock.create_autospec"]))
 PATCH = frozenset(["unittest.mock.patch", "mock.patch"])
 PATCH_OBJECT = frozenset(["unittest.mock.patch.object", "mock.patch.object"])
 """``patch`` creates an ``AsyncMock`` when the patched target is an ``async def``."""
-MOCKER_FIXTURES = frozenset(
-    ["mocker", "class_mocker", "module_mocker", "package_mocker", "session_mocker"]
+MOCKER_FIXTURES: dict[str, str] = dict.fromkeys(
+    ["mocker", "class_mocker", "module_mocker", "package_mocker", "session_mocker"],
+    "unittest.mock",
 )
-"""pytest-mock's fixtures: ``mocker.patch`` and ``mocker.patch.object`` work as ``patch``."""
+"""pytest-mock's fixtures, by parameter name, and the module their attributes stand for:
+``mocker.patch`` works as ``unittest.mock.patch``, ``mocker.AsyncMock`` as its class."""
 TRANSPARENT_DECORATORS = frozenset(
     [
         *PATCH,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from asynclint.callables import returns_coroutine
+from asynclint.knowledge import inert
 from asynclint.knowledge.asyncio_api import (
     CALLBACK_REGISTRARS,
     DONE_CALLBACK_METHODS,
@@ -50,24 +51,28 @@ _LOOP_SLOTS: dict[str, _Slot] = {
 }
 """Event loop methods, on a receiver known to be a loop."""
 
-_FUNCTION_SLOTS: dict[str, _Slot] = {
-    "asyncio.to_thread": _Slot(0, None, _AWAIT),
-    "asyncio.threads.to_thread": _Slot(0, None, _AWAIT),
-    "threading.Thread": _Slot(1, "target", _IN_THREAD),
-    "threading.Timer": _Slot(1, "function", _IN_THREAD),
-    "signal.signal": _Slot(1, None, _SIGNAL, teardown=True),
-    "atexit.register": _Slot(0, None, _AT_EXIT, teardown=True),
-    "weakref.finalize": _Slot(1, None, _AT_EXIT, teardown=True),
-}
+_FUNCTION_SLOTS: dict[str, _Slot] = inert(
+    {
+        "asyncio.to_thread": _Slot(0, None, _AWAIT),
+        "asyncio.threads.to_thread": _Slot(0, None, _AWAIT),
+        "threading.Thread": _Slot(1, "target", _IN_THREAD),
+        "threading.Timer": _Slot(1, "function", _IN_THREAD),
+        "signal.signal": _Slot(1, None, _SIGNAL, teardown=True),
+        "atexit.register": _Slot(0, None, _AT_EXIT, teardown=True),
+        "weakref.finalize": _Slot(1, None, _AT_EXIT, teardown=True),
+    }
+)
 """Callables by qualified name."""
 
-_EXECUTORS = frozenset(
-    [
-        "concurrent.futures.ThreadPoolExecutor",
-        "concurrent.futures.ProcessPoolExecutor",
-        "concurrent.futures.thread.ThreadPoolExecutor",
-        "concurrent.futures.process.ProcessPoolExecutor",
-    ]
+_EXECUTORS = inert(
+    frozenset(
+        [
+            "concurrent.futures.ThreadPoolExecutor",
+            "concurrent.futures.ProcessPoolExecutor",
+            "concurrent.futures.thread.ThreadPoolExecutor",
+            "concurrent.futures.process.ProcessPoolExecutor",
+        ]
+    )
 )
 _EXECUTOR_SUBMIT = _Slot(0, None, _IN_THREAD)
 _DONE_CALLBACK = _Slot(0, None, _SCHEDULE)

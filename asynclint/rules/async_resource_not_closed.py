@@ -16,6 +16,7 @@ import libcst as cst
 
 from asynclint import walk
 from asynclint.context import Context
+from asynclint.knowledge import inert
 from asynclint.knowledge.resources import (
     CONSTRUCTORS,
     FACTORY_METHODS,
@@ -36,7 +37,7 @@ Unit = cst.BaseStatement | cst.SimpleStatementSuite
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 _MAX_DEPTH = 6
 _FACTORY_NAMES = frozenset(name for methods in FACTORY_METHODS.values() for name in methods)
-EXPECT_RAISES = frozenset(["pytest.raises"])
+EXPECT_RAISES = inert(frozenset(["pytest.raises"]))
 EXPECT_RAISES_METHODS = frozenset(["assertRaises", "assertRaisesRegex"])
 """unittest's context managers for an expected exception, by method name."""
 

@@ -29,7 +29,6 @@ from asynclint.rule import Autofix, Invalid, Replace, Report, Rule, Valid
 from asynclint.scope import Binding, BindingKind, Scope, ScopeKind, dotted_name, walk_small
 
 _MAX_DEPTH = 8
-_UNITTEST_MOCK = "unittest.mock."
 _PATCHES = PATCH | PATCH_OBJECT
 _NO_ARGUMENT = frozenset(["unittest.mock.patch.dict", "mock.patch.dict"])
 """Patch decorators that pass no mock to the test."""
@@ -267,6 +266,13 @@ class AsyncmockAssertCalled(Rule):
                         fetch = patcher.start()
                         fetch.assert_called()  # error: ASL502@5
                         patcher.stop()
+                    """,
+                "tests/test_fixture_only.py": """
+                    def test_no_import(mocker):
+                        patched = mocker.patch("app.client.download")
+                        patched.assert_called_once()  # error: ASL502@5
+                        made = mocker.AsyncMock()
+                        made.assert_called()  # error: ASL502@5
                     """,
             }
         ),
@@ -602,7 +608,8 @@ class AsyncmockAssertCalled(Rule):
         dotted = dotted_name(func)
         if dotted is None or not self._from_mocker(func, scope):
             return None
-        return _UNITTEST_MOCK + dotted.partition(".")[2]
+        root, _, rest = dotted.partition(".")
+        return f"{MOCKER_FIXTURES[root]}.{rest}"
 
     def _from_mocker(self, func: cst.BaseExpression, scope: Scope) -> bool:
         """Whether `func` is an attribute of pytest-mock's ``mocker`` fixture (a parameter)."""

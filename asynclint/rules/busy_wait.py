@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
+from asynclint.knowledge import inert
 from asynclint.knowledge.asyncio_api import ENSURE_FUTURE, LOOP, TASK_FACTORIES
 from asynclint.rule import Invalid, Rule, Valid
 from asynclint.rules._shared_state import walk
@@ -14,17 +15,19 @@ from asynclint.walk import children, descendants
 
 ASYNC_SLEEPS = frozenset(["asyncio.sleep", "asyncio.tasks.sleep", "anyio.sleep", "trio.sleep"])
 
-_CLOCKS = frozenset(
-    [
-        "time.time",
-        "time.time_ns",
-        "time.monotonic",
-        "time.monotonic_ns",
-        "time.perf_counter",
-        "time.perf_counter_ns",
-        "anyio.current_time",
-        "trio.current_time",
-    ]
+_CLOCKS = inert(
+    frozenset(
+        [
+            "time.time",
+            "time.time_ns",
+            "time.monotonic",
+            "time.monotonic_ns",
+            "time.perf_counter",
+            "time.perf_counter_ns",
+            "anyio.current_time",
+            "trio.current_time",
+        ]
+    )
 )
 _PURE_BUILTINS = frozenset(
     f"builtins.{name}"
@@ -35,7 +38,7 @@ _PURE_BUILTINS = frozenset(
 _LOG_METHODS = frozenset(
     ["debug", "info", "warning", "warn", "error", "exception", "critical", "log"]
 )
-_LOGGER_FACTORIES = frozenset(["logging.getLogger"])
+_LOGGER_FACTORIES = inert(frozenset(["logging.getLogger"]))
 
 _WAIT_FOR_EVENT = "have the code that changes it set an `asyncio.Event` and await `wait()`"
 _STATE_METHODS: dict[str, dict[str, str]] = {

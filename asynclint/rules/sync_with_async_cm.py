@@ -10,6 +10,7 @@ import libcst as cst
 from asynclint.context import BlockKind, Context
 from asynclint.diagnostic import Applicability
 from asynclint.index import ProjectIndex
+from asynclint.knowledge import inert
 from asynclint.rule import Autofix, Invalid, Replace, Report, Rule, Valid
 from asynclint.rules._blocking import Evidence, TypeTables
 from asynclint.rules.unawaited_coroutine import callee_spelling
@@ -66,11 +67,11 @@ _KINDS = frozenset(
 """Every type the tables know to be an async-only context manager."""
 
 ASYNC_CM_DECORATORS = frozenset(["contextlib.asynccontextmanager"])
-EXPECT_RAISES = frozenset(["pytest.raises"])
+EXPECT_RAISES = inert(frozenset(["pytest.raises"]))
 ASSERT_RAISES_METHODS = frozenset(["assertRaises", "assertRaisesRegex"])
 """``unittest.TestCase`` methods (called on ``self``) that expect the block to raise."""
-_NEUTRAL_BASES = frozenset(
-    ["object", "typing.Generic", "Generic", "typing.Protocol", "Protocol", "abc.ABC"]
+_NEUTRAL_BASES = inert(
+    frozenset(["object", "typing.Generic", "Generic", "typing.Protocol", "Protocol", "abc.ABC"])
 )
 _MAX_BASES = 12
 
