@@ -26,6 +26,8 @@ leaves. It is conservative: when unsure it keeps the rules.
   (``patch("pkg.store.save")`` resolves its target).
   Builtins give no link: no builtin makes a coroutine or a task, and the tables name
   builtins only for what they do in async code.
+* A rule whose findings are all about one of a few names (:attr:`Rule.spelled`: the hooks
+  it checks, the assertions it flags) is dropped where none of them is spelled.
 * A file ``ast`` cannot parse keeps its rules (LibCST may accept newer syntax).
 
 With no rule left, :mod:`asynclint.engine` still reports ``ASL900`` without LibCST when the
@@ -90,8 +92,9 @@ def applicable(
     """The rules of `rules` that can fire in `text` (the file at `path`). Rules defined
     outside asynclint's rule package (plugins, tests) are always kept: nothing vouches that
     they need anything asynchronous."""
+    rules = [rule for rule in rules if not rule.spelled or _spells(rule.spelled, text)]
     if not rules or has_async(text):
-        return list(rules)
+        return rules
     foreign = [rule for rule in rules if not rule.__module__.startswith(_OWN_RULES)]
     sync_rules = [rule for rule in rules if not rule.async_only and rule not in foreign]
     if not sync_rules:
@@ -99,6 +102,15 @@ def applicable(
     globs = [value for rule in sync_rules for value in _strings(options.get(rule.code, {}))]
     linked = _linker(index.active()).links(text, path, globs)
     return [rule for rule in rules if rule in foreign or (linked and rule in sync_rules)]
+
+
+def _spells(names: frozenset[str], text: str) -> bool:
+    return _names_pattern(names).search(text) is not None
+
+
+@cache
+def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
 
 
 def admitted(text: str) -> bool:

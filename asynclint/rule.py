@@ -174,6 +174,11 @@ class Rule:
     async_only: ClassVar[bool] = False
     """True when the rule can only fire in async code: the shared test then checks that
     stripping ``async``/``await`` from each invalid example silences it."""
+    spelled: ClassVar[frozenset[str]] = frozenset()
+    """Names one of which every finding is about (a hook the rule checks, the assertion it
+    flags): a file that spells none of them anywhere gets no finding, and the pre-filter
+    drops the rule there. Only names code cannot rename: methods and attributes, never an
+    imported name (an alias or a re-export renames it). Empty: no such names."""
     supersedes: ClassVar[frozenset[str]] = frozenset()
     """Codes of broader rules that report the same node with less specific advice (ASL103's
     teardown advice beats ASL101's "never awaited"): when both report a node, only this

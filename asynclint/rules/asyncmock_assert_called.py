@@ -112,6 +112,7 @@ class AsyncmockAssertCalled(Rule):
 
     code = "ASL502"
     name = "asyncmock-assert-called"
+    spelled = frozenset([*AWAITED_TWINS, *AWAITED_ATTRIBUTES])
     message = (
         "`{spelling}` checks calls, not awaits: it passes even if nothing awaited the "
         "async mock `{mock}`; use `{twin}`"

@@ -212,6 +212,7 @@ class SyncTeardownSchedulesAsync(Rule):
 
     code = "ASL504"
     name = "sync-teardown-schedules-async"
+    spelled = frozenset(hook.value for hook in _Hook)
     message = "`{call}` in sync `{hook}` {effect}; {remedy}"
     fix_title = "Rewrite the teardown as async code that awaits its cleanup"
     fix_applicability = Applicability.UNSAFE
