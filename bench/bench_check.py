@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import compileall
 import hashlib
 import importlib.util
 import multiprocessing
@@ -308,10 +309,13 @@ def python_module(name: str) -> list[str] | None:
 
 def snapshot(scratch: Path) -> Path:
     """A copy of this checkout's package: what is measured cannot change during the run,
-    and asynclint's cache (keyed by its own code) stays valid from one measure to the next."""
+    and asynclint's cache (keyed by its own code) stays valid from one measure to the next.
+    Its bytecode is compiled, as an install compiles it: with ``PYTHONDONTWRITEBYTECODE``
+    set, every run would otherwise compile asynclint's sources again."""
     target = scratch / "code"
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(REPO_ROOT / "asynclint", target / "asynclint", ignore=ignore)
+    compileall.compile_dir(target / "asynclint", quiet=1)
     return target
 
 
