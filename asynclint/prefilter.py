@@ -409,13 +409,15 @@ class _Linker:
         return frozenset(found)
 
     def _listing(self, directory: str) -> frozenset[str]:
+        """Names of the modules a folder may hold (``__init__`` is its package itself)."""
         found = self._listings.get(directory)
         if found is None:
             try:
                 entries = os.listdir(directory)
             except OSError:
                 entries = []
-            found = frozenset(os.path.splitext(entry)[0] for entry in entries)
+            stems = (os.path.splitext(entry)[0] for entry in entries)
+            found = frozenset(s for s in stems if s.isidentifier() and s != "__init__")
             self._listings[directory] = found
         return found
 

@@ -358,6 +358,26 @@ def test_a_function_links_through_the_class_it_returns(tmp_path: Path) -> None:
         index.set_active(previous)
 
 
+def test_a_package_is_not_read_again_as_its_own_submodule(tmp_path: Path) -> None:
+    """``__init__`` in a package's folder is the package itself, not a submodule to follow
+    when a file spells ``__init__`` (it would be read and indexed a second time)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def helper():\n    return 1\n")
+    (package / "mod.py").write_text("X = 1\n")
+    previous = index.active()
+    project = index.build([str(package / "mod.py")])
+    project.search_path = [str(tmp_path)]
+    index.set_active(project)
+    try:
+        text = "import pkg\n\n\nclass A:\n    def __init__(self):\n        pkg.helper()\n"
+        assert codes_left(text, str(tmp_path / "app.py")) == []
+        assert "pkg" in project.modules
+        assert "pkg.__init__" not in project.modules
+    finally:
+        index.set_active(previous)
+
+
 def test_unparsable_text_keeps_the_rules() -> None:
     assert sorted(codes_left("def f(:\n")) == sync_rules()
 
