@@ -48,7 +48,7 @@ import sys
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 
 from asynclint import index, knowledge
 from asynclint import source as sources
@@ -213,7 +213,7 @@ def _module_data(module: types.ModuleType) -> Iterator[object]:
             yield value
 
 
-def _names_bare(data: object) -> bool:
+def _names_bare(data: object) -> TypeGuard[Mapping[str, str]]:
     """`data` maps plain names to qualified ones (``{"loop": "asyncio.AbstractEventLoop"}``):
     names code uses without importing them. Its values are what the names stand for, not
     names code spells."""
@@ -238,7 +238,6 @@ def _knowledge(modules: frozenset[str]) -> _Knowledge:
     for module in _data_modules():
         for data in _module_data(module):
             if _names_bare(data):
-                assert isinstance(data, Mapping)
                 for key, target in data.items():
                     bare_names.setdefault(key, set()).add(target)
                 continue

@@ -1,4 +1,4 @@
-"""API knowledge shared by the rules and the sanitizer: plain data, no logic.
+"""API knowledge shared by the rules and the sanitizer: plain data, and a mark on it.
 
 Data is *inert* when none of its names makes code asynchronous: blocking APIs, bases and
 wrappers that change nothing, decorators that mark tests, places where a coroutine does
@@ -16,7 +16,9 @@ from typing import TypeVar
 
 _T = TypeVar("_T")
 _INERT: set[int] = set()
-"""Identities of the inert objects: a table is the same object wherever it is imported."""
+"""Identities of the inert objects: a table is the same object wherever it is imported. A
+name-like string (``"with"``) is interned, so marking one marks it everywhere; that only
+matters for dotted names, which Python does not intern."""
 
 
 def inert(data: _T) -> _T:
