@@ -295,8 +295,9 @@ def _index(path: str, store: Store, compute: bool) -> Indexed | None:
             if not compute:
                 return None
     source = sources.decode(data)
-    tree = prefilter.syntax_tree(source.text) if isinstance(source, sources.Source) else None
-    facts = None if tree is None else index.facts_of(tree, path, name)
+    text = source.text if isinstance(source, sources.Source) else None
+    tree = None if text is None else prefilter.syntax_tree(text)
+    facts = None if tree is None else index.facts_of(tree, path, name, source=text)
     stored = encode(facts)
     facts_key = digest(json.dumps(stored, sort_keys=True))
     store.write("facts", path, {"key": key, "facts": stored, "facts_key": facts_key})

@@ -11,8 +11,10 @@ the merged index once.
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,20 +126,27 @@ def facts_for(
 ) -> ModuleFacts | None:
     """One module's facts; None when it cannot be read or parsed (rules then know less).
     Without `locks`, no lock pairs: only the modules in scope feed ASL404."""
+    data: str | bytes
     try:
         if source is None:
             with open(path, "rb") as file:
-                tree = ast.parse(file.read())
+                data = file.read()
         else:
-            tree = ast.parse(source)
+            data = source
+        tree = ast.parse(data)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return facts_of(tree, path, name or module_name(path), locks)
+    return facts_of(tree, path, name or module_name(path), locks, data)
 
 
-def facts_of(tree: ast.Module, path: str, name: str, locks: bool = True) -> ModuleFacts:
-    """The facts of the module `name` at `path`, whose syntax tree is `tree`."""
+def facts_of(
+    tree: ast.Module, path: str, name: str, locks: bool = True, source: str | bytes | None = None
+) -> ModuleFacts:
+    """The facts of the module `name` at `path`, whose syntax tree is `tree` (parsed from
+    `source`, when given: only the statements on lines that spell ``yield`` are then searched
+    for one)."""
     facts = ModuleFacts(name, path)
+    yields = None if source is None else yield_lines(source)
     is_package = os.path.basename(path) == "__init__.py"
     spawners: list[tuple[str | None, str, str]] = []
     """(class or None, function, callee as written) for functions returning a call."""
@@ -147,13 +156,13 @@ def facts_of(tree: ast.Module, path: str, name: str, locks: bool = True) -> Modu
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             nested: list[ast.AST] = []
             statements = _own_statements(node.body, nested)
-            facts.functions[node.name], spawner = _function_fact(node, statements)
+            facts.functions[node.name], spawner = _function_fact(node, statements, yields)
             spawners += [(None, node.name, spawner)] if spawner else []
             if isinstance(node, ast.FunctionDef) and not node.decorator_list:
                 result = _returned_name(statements)
                 decorators += [(node, result, nested)] if result else []
         elif isinstance(node, ast.ClassDef):
-            facts.classes[node.name], returned = _class_fact(node)
+            facts.classes[node.name], returned = _class_fact(node, yields)
             spawners += [(node.name, method, callee) for method, callee in returned.items()]
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -236,14 +245,55 @@ _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 """The fields holding nested statements in compound statements."""
 
 
-def _is_generator(statements: list[ast.AST]) -> bool:
-    """A ``yield`` in a simple statement (``yield x``, ``y = yield``, ``return (yield)``)."""
+def statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every statement at any depth, in functions and classes too (``except`` and ``case``
+    clauses included): imports and assignments, without walking a single expression."""
+    pending: list[ast.AST] = list(body)
+    while pending:
+        node = pending.pop()
+        yield node
+        for field_name in _BODIES:
+            pending.extend(getattr(node, field_name, ()))
+
+
+def _is_generator(statements: list[ast.AST], yields: Sequence[int] | None = None) -> bool:
+    """A ``yield`` in a simple statement (``yield x``, ``y = yield``, ``return (yield)``);
+    with `yields` (:func:`yield_lines`), only statements on those lines are walked."""
     return any(
         isinstance(child, (ast.Yield, ast.YieldFrom))
         for statement in statements
-        if not hasattr(statement, "body")
+        if not hasattr(statement, "body") and _spans(statement, yields)
         for child in ast.walk(statement)
     )
+
+
+def _spans(node: ast.AST, lines: Sequence[int] | None) -> bool:
+    """`node` covers one of `lines` (sorted); None stands for every line."""
+    if lines is None:
+        return True
+    first = getattr(node, "lineno", 1)
+    at = bisect.bisect_left(lines, first)
+    return at < len(lines) and lines[at] <= (getattr(node, "end_lineno", None) or first)
+
+
+def yield_lines(source: str | bytes) -> list[int] | None:
+    """The lines that spell ``yield`` (comments and strings too), in order: walking the
+    expressions of every statement for a ``yield`` costs the first pass a third of its time,
+    and most functions have none. None for bytes that declare their encoding (the lines are
+    then those of the decoded text; walk everything)."""
+    data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
+    if isinstance(source, bytes) and b"coding" in b"".join(_LINE_BREAK.split(data, 2)[:2]):
+        return None
+    if b"yield" not in data:
+        return []
+    starts = [0, *(match.end() for match in _LINE_BREAK.finditer(data))]
+    spelled = {bisect.bisect_right(starts, match.start()) for match in _YIELD.finditer(data)}
+    return sorted(spelled)
+
+
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+"""Line breaks as Python's tokenizer counts lines."""
+_YIELD = re.compile(rb"yield")
 
 
 def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -296,13 +346,16 @@ def qualify_bound(
 
 
 def _function_fact(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, statements: list[ast.AST], method: bool = False
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    statements: list[ast.AST],
+    yields: Sequence[int] | None,
+    method: bool = False,
 ) -> tuple[FunctionFact, str | None]:
     """The fact, with names as written (:func:`_qualified` resolves them once the module's
     imports are known), and the task factory every return calls, if any.
     `statements` are the function's own (:func:`_own_statements`)."""
     decorators = tuple(map(_decorator_written, node.decorator_list))
-    is_async = isinstance(node, ast.AsyncFunctionDef) and not _is_generator(statements)
+    is_async = isinstance(node, ast.AsyncFunctionDef) and not _is_generator(statements, yields)
     returns = None if node.returns is None else _annotation_class(node.returns, generic=True)
     if returns is None and method and not decorators and _returns_receiver(node, statements):
         returns = SELF
@@ -447,14 +500,18 @@ def _runs_loop(callee: str, loops: set[str], facts: ModuleFacts) -> bool:
     return receiver in loops
 
 
-def _class_fact(node: ast.ClassDef) -> tuple[ClassFact, dict[str, str]]:
+def _class_fact(
+    node: ast.ClassDef, yields: Sequence[int] | None
+) -> tuple[ClassFact, dict[str, str]]:
     """The fact and, by method, the task factory every return of the method calls."""
     fact = ClassFact(bases=tuple(b for b in map(dotted, node.bases) if b))
     spawners: dict[str, str] = {}
     for statement in node.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             statements = _own_statements(statement.body)
-            fact.methods[statement.name], spawner = _function_fact(statement, statements, True)
+            fact.methods[statement.name], spawner = _function_fact(
+                statement, statements, yields, method=True
+            )
             if spawner:
                 spawners[statement.name] = spawner
             fact.attributes.update(_self_attributes(statement, statements))

@@ -58,7 +58,6 @@ _ASYNC = re.compile(r"\b(?:async|await)\b")
 _WORD = re.compile(r"[^\W\d]\w*")
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)+")
 _QUOTED_DOTTED = re.compile(r"['\"]([^\W\d]\w*(?:\.[^\W\d]\w*)+)['\"]")
-_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 _MODULE_FIELDS = frozenset(
     ["name", "path", "in_project", "functions", "classes", "imports", "lock_pairs"]
 )
@@ -135,9 +134,7 @@ def imports(tree: ast.Module, module: str, is_package: bool) -> Iterator[tuple[s
     """Everything imported anywhere in `tree` (function and class bodies included): the
     absolute name of what is imported, and of what the code reaches it through (``import
     a.b`` imports ``a.b`` and binds ``a``; a star import gives its module)."""
-    pending: list[ast.AST] = list(tree.body)
-    while pending:
-        node = pending.pop()
+    for node in index.statements(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, alias.name if alias.asname else alias.name.partition(".")[0]
@@ -146,8 +143,6 @@ def imports(tree: ast.Module, module: str, is_package: bool) -> Iterator[tuple[s
             for alias in node.names:
                 name = base if alias.name == "*" else f"{base}.{alias.name}"
                 yield name, name
-        for field_name in _BODIES:
-            pending.extend(getattr(node, field_name, ()))
 
 
 # --- what asynclint's data mentions ---------------------------------------------------

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from asynclint.index import statements
 from asynclint.knowledge import inert
 from asynclint.knowledge.testing import (
     AUTO_MODE_FLAGS,
@@ -167,7 +168,8 @@ class PluginUse:
 
 
 def plugin_use(source: str | bytes) -> PluginUse | None:
-    """The plugin facts of a module's source; None when it does not parse."""
+    """The plugin facts of a module's source; None when it does not parse. Only statements
+    are walked, and expressions only where ``mark`` is spelled (most test modules do not)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -179,12 +181,8 @@ def plugin_use(source: str | bytes) -> PluginUse | None:
     pytest_names: set[str] = set()
     mark_names: set[str] = set()
     plugins: tuple[str, ...] = ()
-    attributes: list[ast.Attribute] = []
-    """Every attribute, sorted out once the names of ``pytest`` and ``mark`` are known."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
-            attributes.append(node)
-        elif isinstance(node, ast.Import):
+    for node in statements(tree.body):
+        if isinstance(node, ast.Import):
             for alias in node.names:
                 imports.add(alias.name.split(".")[0])
                 if alias.name == "pytest":
@@ -195,7 +193,15 @@ def plugin_use(source: str | bytes) -> PluginUse | None:
                 mark_names.update(a.asname or a.name for a in node.names if a.name == "mark")
         elif isinstance(node, ast.Assign) and _assigns(node, "pytest_plugins"):
             plugins = _strings(node.value)
-    marks = {node.attr for node in attributes if _is_mark(node.value, pytest_names, mark_names)}
+    marks: set[str] = set()
+    if (pytest_names or mark_names) and (
+        "mark" in source if isinstance(source, str) else b"mark" in source
+    ):
+        marks = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and _is_mark(node.value, pytest_names, mark_names)
+        }
     return PluginUse(frozenset(functions), plugins, frozenset(imports), frozenset(marks))
 
 

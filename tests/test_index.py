@@ -323,3 +323,48 @@ def test_returned_classes_come_from_annotations_and_return_self(tmp_path: Path) 
         "either": None,
     }
     assert facts.functions["later"].makes_coroutine and not facts.functions["either"].is_async
+
+
+GENERATORS = """\
+# a comment that spells yield
+async def agen():
+    x = compute(
+        1,
+        (yield),
+    )
+
+async def coro():
+    return "no yield here but in this string"
+
+class Service:
+    async def stream(self):
+        for item in self.items:
+            yield item
+
+    async def run(self):
+        await self.stream()
+"""
+
+
+@pytest.mark.parametrize("kind", [bytes, str])
+def test_async_generators_are_found_from_the_lines_that_spell_yield(
+    tmp_path: Path, kind: type
+) -> None:
+    path = tmp_path / "gen.py"
+    path.write_text(GENERATORS)
+    source = GENERATORS.encode() if kind is bytes else GENERATORS
+    assert index.yield_lines(source) == [1, 5, 9, 14]
+    facts = index.facts_for(str(path), None if kind is bytes else GENERATORS)
+    assert facts is not None
+    assert facts.functions["agen"].is_async is False  # a `yield` on the statement's last line
+    assert facts.functions["coro"].is_async is True
+    methods = facts.classes["Service"].methods
+    assert (methods["stream"].is_async, methods["run"].is_async) == (False, True)
+
+
+def test_lines_are_counted_as_python_counts_them() -> None:
+    assert index.yield_lines(b"a = 1\r\nb = 2\rdef f():\n    yield\n") == [4]
+    assert index.yield_lines(b"def f():\n    return 1\n") == []
+    assert index.yield_lines(b"yielded = 1\nyielded += 1\n") == [1, 2]
+    # Declared encodings: lines are those of the decoded text, so every statement is searched.
+    assert index.yield_lines(b"# -*- coding: latin-1 -*-\ndef f():\n    yield\n") is None
