@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 from asynclint import lockorder
 from asynclint.knowledge import inert
@@ -646,6 +646,17 @@ class _Folders:
         return self._holders.get(name, [])
 
 
+class Exchange(Protocol):
+    """Where the processes of one run share the modules they read lazily
+    (:class:`asynclint.exchange.Folder`)."""
+
+    def take(self, name: str) -> ModuleFacts | None:
+        """The facts another process left for module `name`, if any."""
+
+    def offer(self, facts: ModuleFacts) -> None:
+        """Leave facts just read for the others."""
+
+
 def installed_search_path() -> list[str]:
     """Where the running interpreter finds installed packages (and the standard library);
     the current directory is left out: the project itself is indexed separately."""
@@ -676,6 +687,8 @@ class ProjectIndex:
         self._splits: dict[str, tuple[ModuleFacts, str] | None] = {}
         self._folders = _Folders()
         self._shared: dict[object, object] = {}
+        self.exchange: Exchange | None = None
+        """Set in the workers of a pool (:mod:`asynclint.parallel`)."""
 
     def shared(self, key: object, make: Callable[[], _T]) -> _T:
         """A structure derived from this index (a call graph, a lock graph), built by `make`
@@ -686,7 +699,7 @@ class ProjectIndex:
         return cast(_T, self._shared[key])
 
     def __getstate__(self) -> dict[str, object]:
-        return {**self.__dict__, "_shared": {}, "_splits": {}}
+        return {**self.__dict__, "_shared": {}, "_splits": {}, "exchange": None}
 
     def call_kind(self, fact: FunctionFact | None) -> bool | None:
         """Whether calling the function returns a coroutine; None when unknown."""
@@ -722,11 +735,16 @@ class ProjectIndex:
         if found is not None or name in self._missing or not self.search_path:
             return found
         where = self._folders.find_source(name, self.search_path)
-        found = None if where is None else facts_for(where[1], name=name, locks=False)
-        if where is None or found is None:
+        found = None if where is None or self.exchange is None else self.exchange.take(name)
+        if found is None and where is not None:
+            found = facts_for(where[1], name=name, locks=False)
+            if found is not None:
+                found.in_project = where[0] in self.project_roots
+                if self.exchange is not None:
+                    self.exchange.offer(found)
+        if found is None:
             self._missing.add(name)
             return None
-        found.in_project = where[0] in self.project_roots
         self.modules[name] = found
         return found
 

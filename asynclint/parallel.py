@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
-from asynclint import cache, cachedir, index
+from asynclint import cache, cachedir, exchange, index
 from asynclint import source as sources
 from asynclint.diagnostic import Diagnostic
 from asynclint.engine import SYNTAX_ERROR, FileJob, FileResult, check_file
@@ -48,11 +48,14 @@ def _init_worker(
     project: index.ProjectIndex | None,
     store: cachedir.Store | None,
     checked: frozenset[str],
+    modules_dir: str | None,
 ) -> None:
     global _progress_dir, _store, _checked
     _progress_dir, _store, _checked = progress_dir, store, checked
     if project is not None:
         index.set_active(project)
+    if modules_dir is not None:
+        index.active().exchange = exchange.Folder(modules_dir)
     # The parent handles Ctrl-C; workers die with the pool instead of printing tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -98,15 +101,18 @@ def _shipped_index() -> index.ProjectIndex | None:
     return None if _context().get_start_method() == "fork" else index.active()
 
 
-_Setup = tuple[str | None, index.ProjectIndex | None, cachedir.Store | None, frozenset[str]]
+_Setup = tuple[
+    str | None, index.ProjectIndex | None, cachedir.Store | None, frozenset[str], str | None
+]
 
 
-def _worker_setup(progress_dir: str | None) -> _Setup:
-    """What :func:`_init_worker` receives."""
+def _worker_setup(progress_dir: str | None, modules_dir: str | None = None) -> _Setup:
+    """What :func:`_init_worker` receives; with `modules_dir`, the workers share the modules
+    they read lazily there (:mod:`asynclint.exchange`)."""
     session = cache.current()
     store = None if session is None else session.store
     checked = frozenset() if session is None else session.checked_files()
-    return (progress_dir, _shipped_index(), store, checked)
+    return (progress_dir, _shipped_index(), store, checked, modules_dir)
 
 
 def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
@@ -181,12 +187,16 @@ def _run_pool(
     size = max(1, min(_CHUNK, len(indices) // (workers * 4)))
     chunks = [indices[start : start + size] for start in range(0, len(indices), size)]
     session = cache.current()
-    with tempfile.TemporaryDirectory(prefix="asynclint-") as progress:
+    with (
+        tempfile.TemporaryDirectory(prefix="asynclint-") as progress,
+        tempfile.TemporaryDirectory(prefix="asynclint-modules-") as modules,
+    ):
+        shared = modules if workers > 1 else None  # alone, a worker has no one to share with
         with ProcessPoolExecutor(
             workers,
             mp_context=_context(),
             initializer=_init_worker,
-            initargs=_worker_setup(progress),
+            initargs=_worker_setup(progress, shared),
         ) as pool:
             futures: list[tuple[list[int], Future[tuple[list[FileResult], dict[str, str]]]]] = [
                 (chunk, pool.submit(_check_chunk, chunk, [jobs[p] for p in chunk]))

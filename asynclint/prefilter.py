@@ -294,6 +294,10 @@ class _Linker:
         self.knowledge = _knowledge(frozenset(sys.modules))
         self._resolved: dict[str, str] = {}
         self._listings: dict[str, frozenset[str]] = {}
+        self._children: dict[str, set[str]] = {}
+        """Package name → the names of the indexed modules right inside it."""
+        self._counted = 0
+        """How many of the index's modules `_children` holds (modules are only added)."""
 
     def links(self, text: str, path: str, globs: Iterable[str]) -> bool:
         tree = syntax_tree(text)
@@ -391,16 +395,23 @@ class _Linker:
 
     def _submodules(self, module: index.ModuleFacts) -> frozenset[str]:
         """Names of the modules inside a package: indexed ones and those on disk."""
-        prefix = f"{module.name}."
-        found = {
-            name[len(prefix) :].partition(".")[0]
-            for name in self.project.modules
-            if name.startswith(prefix)
-        }
+        found = set(self._indexed_children(module.name))
         path = getattr(module, "path", "")
         if os.path.splitext(os.path.basename(path))[0] == "__init__":
             found |= self._listing(os.path.dirname(path))
         return frozenset(found)
+
+    def _indexed_children(self, package: str) -> set[str]:
+        """The indexed modules right inside `package` (``a.b.c`` makes ``b`` a child of
+        ``a`` and ``c`` one of ``a.b``), counting the modules read lazily since last asked."""
+        modules = self.project.modules
+        if len(modules) != self._counted:
+            for name in itertools.islice(modules, self._counted, None):
+                parts = name.split(".")
+                for cut in range(1, len(parts)):
+                    self._children.setdefault(".".join(parts[:cut]), set()).add(parts[cut])
+            self._counted = len(modules)
+        return self._children.get(package, set())
 
     def _listing(self, directory: str) -> frozenset[str]:
         """Names of the modules a folder may hold (``__init__`` is its package itself)."""
