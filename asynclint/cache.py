@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import Any
 
-from asynclint import dependencies, index, prefilter, pytest_config
+from asynclint import dependencies, index, pytest_config
 from asynclint import source as sources
 from asynclint.cachedir import Store, code_fingerprint, digest, modules_in, state
 from asynclint.diagnostic import Diagnostic
@@ -239,6 +239,8 @@ class Indexed:
     findings: Mapping[str, Any] | None = None
     """The file's stored findings entry, read with the facts, for the parent to compare
     with the key it computes once the index is complete."""
+    outline: index.Outline | None = None
+    """When the facts were worked out in this run (never stored)."""
 
 
 def _recorded_environment(store: Store) -> Environment:
@@ -294,14 +296,11 @@ def _index(path: str, store: Store, compute: bool) -> Indexed | None:
         except (_DecodeError, KeyError, TypeError):
             if not compute:
                 return None
-    source = sources.decode(data)
-    text = source.text if isinstance(source, sources.Source) else None
-    tree = None if text is None else prefilter.syntax_tree(text)
-    facts = None if tree is None else index.facts_of(tree, path, name, source=text)
+    facts, outline = index.first_pass_of(data, path, name)
     stored = encode(facts)
     facts_key = digest(json.dumps(stored, sort_keys=True))
     store.write("facts", path, {"key": key, "facts": stored, "facts_key": facts_key})
-    return Indexed(facts, content, facts_key, findings)
+    return Indexed(facts, content, facts_key, findings, outline)
 
 
 # --- a run ---------------------------------------------------------------------------------

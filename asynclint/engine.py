@@ -252,7 +252,7 @@ def _check_file(job: FileJob) -> FileResult:
         if job.prefilter and job.fix is None:
             active = [rule for rule in rules if _handlers(rule)]
             rules = prefilter.applicable(active, text, job.path, job.options)
-            if not rules and (SYNTAX_ERROR not in job.codes or prefilter.admitted(text)):
+            if not rules and (SYNTAX_ERROR not in job.codes or prefilter.admitted(text, job.path)):
                 return FileResult(job.path, [])
         diagnostics = _parse_and_analyse(job, text, loaded, rules)
     if isinstance(diagnostics, FileResult):

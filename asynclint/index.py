@@ -16,11 +16,14 @@ import dataclasses
 import os
 import re
 import sys
+import zlib
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol, TypeVar, cast
 
 from asynclint import lockorder
+from asynclint import source as sources
 from asynclint.knowledge import inert
 from asynclint.knowledge.asyncio_api import (
     ENSURE_FUTURE,
@@ -36,6 +39,7 @@ from asynclint.knowledge.coroutines import (
     TRANSPARENT_DECORATORS,
     Effect,
 )
+from asynclint.syntax import BODIES, has_async, statements
 
 _BUILTIN_DECORATORS = frozenset(["staticmethod", "classmethod", "property"])
 _MAX_HOPS = 12
@@ -122,7 +126,7 @@ def absolute_import(module: str, is_package: bool, relative: int, target: str) -
 
 
 def facts_for(
-    path: str, source: str | None = None, name: str | None = None, locks: bool = True
+    path: str, source: str | bytes | None = None, name: str | None = None, locks: bool = True
 ) -> ModuleFacts | None:
     """One module's facts; None when it cannot be read or parsed (rules then know less).
     Without `locks`, no lock pairs: only the modules in scope feed ASL404."""
@@ -193,6 +197,81 @@ def facts_of(
     return facts
 
 
+@dataclass(frozen=True)
+class Outline:
+    """What the pre-filter needs from a project file's syntax tree besides its facts,
+    recorded by the first pass for the files without ``async`` and ``await`` (the others
+    keep every rule) so that their check does not parse them with ``ast`` again. Kept
+    apart from the facts, which key the cache: a nested import changes no other file's
+    findings. Good only for the text it was made from (:meth:`ProjectIndex.outline`)."""
+
+    checksum: int
+    """:func:`checksum` of that text."""
+    reached: tuple[str, ...]
+    """What the file's imports reach (:func:`reached_by_imports`)."""
+
+
+def first_pass(path: str) -> tuple[ModuleFacts | None, Outline | None]:
+    """The facts and outline of the project file at `path`, from one ``ast`` parse."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None, None
+    return first_pass_of(data, path)
+
+
+def first_pass_of(
+    data: bytes, path: str, name: str | None = None
+) -> tuple[ModuleFacts | None, Outline | None]:
+    """:func:`first_pass` of the file's bytes, decoded as the checks decode them; bytes
+    that do not decode are parsed as they are (no outline: the checks report them)."""
+    decoded = sources.decode(data)
+    if not isinstance(decoded, sources.Source):
+        return facts_for(path, data, name), None
+    text = decoded.text
+    tree = syntax_tree(text)
+    if tree is None:
+        return None, None
+    name = name or module_name(path)
+    facts = facts_of(tree, path, name, source=text)
+    if has_async(text):
+        return facts, None  # the pre-filter keeps every rule of async code
+    reached = reached_by_imports(tree, name, os.path.basename(path) == "__init__.py")
+    return facts, Outline(checksum(text), tuple(reached))
+
+
+@lru_cache(maxsize=1)
+def syntax_tree(text: str) -> ast.Module | None:
+    """CPython's tree of `text`, None when it does not parse. The last one is kept: the
+    stages that need it for the same file ask one after another."""
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def checksum(text: str) -> int:
+    """What tells the text an outline was made from (the pre-filter and the test rules
+    ask about the same file one after another)."""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def reached_by_imports(tree: ast.Module, module: str, is_package: bool) -> Iterator[str]:
+    """What the code reaches through each import anywhere in `tree` (function and class
+    bodies included): ``import a.b`` binds ``a``, ``import a.b as c`` reaches ``a.b``,
+    ``from m import x`` reaches ``m.x``, a star import its module."""
+    for node in statements(tree.body):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name if alias.asname else alias.name.partition(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            base = absolute_import(module, is_package, node.level, node.module or "")
+            for alias in node.names:
+                yield base if alias.name == "*" else f"{base}.{alias.name}"
+
+
 def _is_task_factory(callee: str) -> bool:
     receiver, _, method = callee.rpartition("().")
     if receiver:
@@ -236,24 +315,9 @@ def _own_statements(body: list[ast.stmt], nested: list[ast.AST] | None = None) -
                 nested.append(node)
             continue
         found.append(node)
-        for field_name in _BODIES:
+        for field_name in BODIES:
             stack.extend(getattr(node, field_name, ()))
     return found
-
-
-_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
-"""The fields holding nested statements in compound statements."""
-
-
-def statements(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Every statement at any depth, in functions and classes too (``except`` and ``case``
-    clauses included): imports and assignments, without walking a single expression."""
-    pending: list[ast.AST] = list(body)
-    while pending:
-        node = pending.pop()
-        yield node
-        for field_name in _BODIES:
-            pending.extend(getattr(node, field_name, ()))
 
 
 def _is_generator(statements: list[ast.AST], yields: Sequence[int] | None = None) -> bool:
@@ -675,6 +739,7 @@ class ProjectIndex:
         modules: Iterable[ModuleFacts] = (),
         search_path: Sequence[str] = (),
         configured: Configured = NOTHING,
+        outlines: Mapping[str, Outline] | None = None,
     ) -> None:
         self.modules: dict[str, ModuleFacts] = {m.name: m for m in modules}
         self.indexed = frozenset(self.modules)
@@ -687,6 +752,9 @@ class ProjectIndex:
         self._splits: dict[str, tuple[ModuleFacts, str] | None] = {}
         self._folders = _Folders()
         self._shared: dict[object, object] = {}
+        self._outlines = outlines or {}
+        """By path, for the files of the first pass (:func:`build`); what the index found,
+        like its modules, not how it was set up."""
         self.exchange: Exchange | None = None
         """Set in the workers of a pool (:mod:`asynclint.parallel`)."""
 
@@ -700,6 +768,11 @@ class ProjectIndex:
 
     def __getstate__(self) -> dict[str, object]:
         return {**self.__dict__, "_shared": {}, "_splits": {}, "exchange": None}
+
+    def outline(self, path: str, text: str) -> Outline | None:
+        """The outline the first pass recorded for the file at `path`, if it read `text`."""
+        found = self._outlines.get(path)
+        return found if found is not None and found.checksum == checksum(text) else None
 
     def call_kind(self, fact: FunctionFact | None) -> bool | None:
         """Whether calling the function returns a coroutine; None when unknown."""
@@ -851,9 +924,19 @@ def active() -> ProjectIndex:
     return _active
 
 
+_Read = tuple[ModuleFacts | None, Outline | None]
+
+
 def build(
-    paths: Iterable[str], search_path: Sequence[str] = (), configured: Configured = NOTHING
+    paths: Iterable[str],
+    search_path: Sequence[str] = (),
+    configured: Configured = NOTHING,
+    mapper: Callable[[Callable[[str], _Read], list[str]], Iterable[_Read]] = map,
 ) -> ProjectIndex:
-    """The index of `paths` (one ``ast`` parse each), in this process."""
-    facts = (fact for fact in map(facts_for, paths) if fact is not None)
-    return ProjectIndex(facts, search_path, configured)
+    """The index of `paths`, one ``ast`` parse each (:func:`first_pass`, run by `mapper`:
+    in this process unless a pool's ``map`` is given)."""
+    paths = list(paths)
+    read = list(mapper(first_pass, paths))
+    outlines = {path: outline for path, (_, outline) in zip(paths, read, strict=True) if outline}
+    modules = (facts for facts, _ in read if facts is not None)
+    return ProjectIndex(modules, search_path, configured, outlines)

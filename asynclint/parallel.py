@@ -125,8 +125,7 @@ def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
             return index.build(paths, search_path)
         with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
             chunk = max(1, len(paths) // (workers * 8))
-            facts = pool.map(index.facts_for, paths, chunksize=chunk)
-            return index.ProjectIndex((fact for fact in facts if fact is not None), search_path)
+            return index.build(paths, search_path, mapper=partial(pool.map, chunksize=chunk))
     found = {path: cache.cached_module(path, session.store) for path in paths}
     missing = [path for path, entry in found.items() if entry is None]
     missing.sort(key=_size, reverse=True)
@@ -139,7 +138,8 @@ def build_index(paths: Sequence[str], workers: int) -> index.ProjectIndex:
             found.update(zip(missing, pool.map(work, missing, chunksize=chunk), strict=True))
     session.indexed = {path: entry for path, entry in found.items() if entry is not None}
     modules = (entry.facts for entry in session.indexed.values() if entry.facts is not None)
-    return index.ProjectIndex(modules, search_path)
+    outlines = {p: e.outline for p, e in session.indexed.items() if e.outline is not None}
+    return index.ProjectIndex(modules, search_path, outlines=outlines)
 
 
 def _context() -> multiprocessing.context.BaseContext:

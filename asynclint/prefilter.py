@@ -47,14 +47,14 @@ import re
 import sys
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, TypeGuard
 
 from asynclint import index, knowledge
 from asynclint import source as sources
 from asynclint.rule import Rule
+from asynclint.syntax import has_async
 
-_ASYNC = re.compile(r"\b(?:async|await)\b")
 _WORD = re.compile(r"[^\W\d]\w*")
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)+")
 _QUOTED_DOTTED = re.compile(r"['\"]([^\W\d]\w*(?:\.[^\W\d]\w*)+)['\"]")
@@ -76,10 +76,6 @@ _NEUTRAL_CONFIGURATION = frozenset(["transparent_decorators", "sync_decorators"]
 _ASYNC_PROTOCOL = frozenset(["__aenter__", "__aexit__", "__aiter__", "__anext__", "__await__"])
 """Special methods that make a class usable by ``async with``/``async for``/``await``: code
 that uses such a class the sync way (``with pool:``) spells none of them."""
-
-
-def has_async(text: str) -> bool:
-    return _ASYNC.search(text) is not None
 
 
 def applicable(
@@ -113,36 +109,14 @@ def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
 
 
-def admitted(text: str) -> bool:
-    """CPython's parser accepts `text` and LibCST's parse guard would let it through."""
-    if len(text) > sources.MAX_CHARS or syntax_tree(text) is None:
+def admitted(text: str, path: str) -> bool:
+    """CPython's parser accepts `text` (the file at `path`: the first pass parsed it, or
+    parses now) and LibCST's parse guard would let it through."""
+    if len(text) > sources.MAX_CHARS:
+        return False
+    if index.active().outline(path, text) is None and index.syntax_tree(text) is None:
         return False
     return sources._scan(text).problem is None
-
-
-@lru_cache(maxsize=1)
-def syntax_tree(text: str) -> ast.Module | None:
-    """CPython's tree of `text`, None when it does not parse. The last one is kept: the
-    link check and the syntax check both need it."""
-    try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
-def imports(tree: ast.Module, module: str, is_package: bool) -> Iterator[tuple[str, str]]:
-    """Everything imported anywhere in `tree` (function and class bodies included): the
-    absolute name of what is imported, and of what the code reaches it through (``import
-    a.b`` imports ``a.b`` and binds ``a``; a star import gives its module)."""
-    for node in index.statements(tree.body):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name, alias.name if alias.asname else alias.name.partition(".")[0]
-        elif isinstance(node, ast.ImportFrom):
-            base = index.absolute_import(module, is_package, node.level, node.module or "")
-            for alias in node.names:
-                name = base if alias.name == "*" else f"{base}.{alias.name}"
-                yield name, name
 
 
 # --- what asynclint's data mentions ---------------------------------------------------
@@ -300,18 +274,24 @@ class _Linker:
         """How many of the index's modules `_children` holds (modules are only added)."""
 
     def links(self, text: str, path: str, globs: Iterable[str]) -> bool:
-        tree = syntax_tree(text)
-        if tree is None:
+        outline = self.project.outline(path, text)
+        tree = None if outline is not None else index.syntax_tree(text)
+        if outline is None and tree is None:
             return True
         words = frozenset(_WORD.findall(text))
         if any(_glob_matches(glob, words) for glob in [*self._configured(), *globs]):
             return True
-        module = index.module_name(path)
-        is_package = os.path.basename(path) == "__init__.py"
+        if outline is not None:
+            reached: Iterable[str] = outline.reached
+        else:
+            assert tree is not None
+            module = index.module_name(path)
+            is_package = os.path.basename(path) == "__init__.py"
+            reached = index.reached_by_imports(tree, module, is_package)
         bare = self.knowledge.bare_names
         starts = itertools.chain(
-            (bound for _, bound in imports(tree, module, is_package)),
-            (target for name in _parameters(tree, words & bare.keys()) for target in bare[name]),
+            reached,
+            (target for name in _parameters(text, words & bare.keys()) for target in bare[name]),
             _QUOTED_DOTTED.findall(text),
         )
         return any(self.reaches(start, words) for start in starts)
@@ -427,11 +407,12 @@ class _Linker:
         return found
 
 
-def _parameters(tree: ast.Module, names: Iterable[str]) -> Iterator[str]:
-    """The `names` that name a parameter in `tree` (pytest injects fixtures by parameter
-    name). The tree is walked only when one of them is spelled."""
+def _parameters(text: str, names: Iterable[str]) -> Iterator[str]:
+    """The `names` that name a parameter in `text`, which parses (pytest injects fixtures
+    by parameter name). The tree is walked only when one of them is spelled."""
     wanted = set(names)
-    if wanted:
+    tree = index.syntax_tree(text) if wanted else None
+    if tree is not None:
         yield from wanted & {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
 
 

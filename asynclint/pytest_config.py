@@ -28,7 +28,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from asynclint.index import statements
 from asynclint.knowledge import inert
 from asynclint.knowledge.testing import (
     AUTO_MODE_FLAGS,
@@ -37,6 +36,7 @@ from asynclint.knowledge.testing import (
     DEFAULT_PYTHON_FUNCTIONS,
 )
 from asynclint.roots import nearest_marked
+from asynclint.syntax import statements
 
 if TYPE_CHECKING:
     from asynclint.context import Context

@@ -119,6 +119,19 @@ def test_a_body_edit_rechecks_the_importers_and_nothing_else(check: RunCli, tmp_
     ]
 
 
+def test_a_nested_import_rechecks_no_other_file(check: RunCli, tmp_path: Path) -> None:
+    """What the first pass records besides the facts (an import inside a function) is no
+    fact: the other files' findings stay valid."""
+    project = tmp_path / "project"
+    helpers = "def load(path):\n    return path\n"
+    write(project, helpers=helpers, other=TASK)
+    assert findings(check(".")) == [f"./other.py:5:5: {TASK_FINDING}"]
+    mark_stored_findings(tmp_path / "cache")
+    write(project, helpers=helpers.replace("    return", "    import json\n    return"))
+    cached = TASK_FINDING.replace("ASL102 ", "ASL102 cached: ")
+    assert findings(check(".")) == [f"./other.py:5:5: {cached}"]
+
+
 def test_an_importer_that_read_nothing_of_the_edited_module_is_reused(
     check: RunCli, tmp_path: Path
 ) -> None:
