@@ -570,6 +570,7 @@ def goals(
     cores = max(floor, default=1)
     found = [
         verdict(f"cold, {n} proc, / LibCST parse-only, {n} proc", seconds[label] / floor[n], 2)
+        + _per_round(measures, label, n)
         for n in sorted(floor)
         if (label := f"asynclint --no-cache --jobs {n}") in seconds
     ]
@@ -603,6 +604,18 @@ def goals(
         )
         found.append(_start_up(median(whole), median(part), len(tree.files), len(half.files)))
     return found
+
+
+def _per_round(measures: Sequence[Measure], label: str, processes: int) -> str:
+    """The ratio within each round, both timed seconds apart: the machine's speed drifts
+    over a run (a shared virtual machine's by a fifth), and a drift between the two
+    medians' rounds moves the ratio of medians."""
+    timed = {(m.label, m.processes): m.runs for m in measures}
+    ours, parse = timed.get((label, processes), []), timed.get(("libcst.parse_module", processes))
+    if not ours or not parse or len(ours) != len(parse):
+        return ""
+    ratios = ", ".join(f"{a.seconds / b.seconds:.2f}" for a, b in zip(ours, parse, strict=True))
+    return f"; by round: {ratios}"
 
 
 def _start_up(whole: float, part: float, files: int, half: int) -> str:
