@@ -14,7 +14,6 @@ import ast
 import bisect
 import dataclasses
 import os
-import re
 import sys
 import zlib
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
@@ -137,14 +136,22 @@ def facts_for(
                 data = file.read()
         else:
             data = source
-        tree = ast.parse(data)
+        text = _decoded(data) if isinstance(data, bytes) else data
+        tree = ast.parse(data if text is None else text)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return facts_of(tree, path, name or module_name(path), locks, data)
+    return facts_of(tree, path, name or module_name(path), locks, text)
+
+
+def _decoded(data: bytes) -> str | None:
+    """The text of a module's bytes, decoded as CPython decodes them; None when it cannot
+    be (CPython's parser then says why, or parses what the checks will report)."""
+    decoded = sources.decode(data)
+    return decoded.text if isinstance(decoded, sources.Source) else None
 
 
 def facts_of(
-    tree: ast.Module, path: str, name: str, locks: bool = True, source: str | bytes | None = None
+    tree: ast.Module, path: str, name: str, locks: bool = True, source: str | None = None
 ) -> ModuleFacts:
     """The facts of the module `name` at `path`, whose syntax tree is `tree` (parsed from
     `source`, when given: only the statements on lines that spell ``yield`` are then searched
@@ -226,10 +233,9 @@ def first_pass_of(
 ) -> tuple[ModuleFacts | None, Outline | None]:
     """:func:`first_pass` of the file's bytes, decoded as the checks decode them; bytes
     that do not decode are parsed as they are (no outline: the checks report them)."""
-    decoded = sources.decode(data)
-    if not isinstance(decoded, sources.Source):
+    text = _decoded(data)
+    if text is None:
         return facts_for(path, data, name), None
-    text = decoded.text
     tree = syntax_tree(text)
     if tree is None:
         return None, None
@@ -253,7 +259,7 @@ def syntax_tree(text: str) -> ast.Module | None:
 
 @lru_cache(maxsize=1)
 def checksum(text: str) -> int:
-    """What tells the text an outline was made from (the pre-filter and the test rules
+    """What tells the text an outline was made from (the pre-filter and the syntax check
     ask about the same file one after another)."""
     return zlib.crc32(text.encode("utf-8", "surrogatepass"))
 
@@ -340,24 +346,20 @@ def _spans(node: ast.AST, lines: Sequence[int] | None) -> bool:
     return at < len(lines) and lines[at] <= (getattr(node, "end_lineno", None) or first)
 
 
-def yield_lines(source: str | bytes) -> list[int] | None:
+def yield_lines(text: str) -> list[int]:
     """The lines that spell ``yield`` (comments and strings too), in order: walking the
     expressions of every statement for a ``yield`` costs the first pass a third of its time,
-    and most functions have none. None for bytes that declare their encoding (the lines are
-    then those of the decoded text; walk everything)."""
-    data = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
-    if isinstance(source, bytes) and b"coding" in b"".join(_LINE_BREAK.split(data, 2)[:2]):
-        return None
-    if b"yield" not in data:
-        return []
-    starts = [0, *(match.end() for match in _LINE_BREAK.finditer(data))]
-    spelled = {bisect.bisect_right(starts, match.start()) for match in _YIELD.finditer(data)}
-    return sorted(spelled)
-
-
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
-"""Line breaks as Python's tokenizer counts lines."""
-_YIELD = re.compile(rb"yield")
+    and most functions have none."""
+    found: list[int] = []
+    line, counted = 1, 0
+    at = text.find("yield")
+    while at != -1:
+        line += sources.line_breaks(text, counted, at)
+        counted = at
+        if not found or found[-1] != line:
+            found.append(line)
+        at = text.find("yield", at + 1)
+    return found
 
 
 def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:

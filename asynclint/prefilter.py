@@ -53,7 +53,7 @@ from typing import Any, TypeGuard
 from asynclint import index, knowledge
 from asynclint import source as sources
 from asynclint.rule import Rule
-from asynclint.syntax import has_async
+from asynclint.syntax import has_async, spells_word
 
 _WORD = re.compile(r"[^\W\d]\w*")
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)+")
@@ -100,13 +100,8 @@ def applicable(
 
 
 def _spells(names: frozenset[str], text: str) -> bool:
-    """One of `names` is a word of `text` (substrings first: far cheaper than the pattern)."""
-    return any(name in text for name in names) and _names_pattern(names).search(text) is not None
-
-
-@cache
-def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
+    """One of `names` is a word of `text`."""
+    return any(spells_word(text, name) for name in names)
 
 
 def admitted(text: str, path: str) -> bool:

@@ -193,12 +193,18 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of `offset`, lines broken where Python's tokenizer breaks
-    them (not at form feeds or Unicode separators, as ``str.splitlines`` does)."""
-    line = text.count("\n", 0, offset) + text.count("\r", 0, offset)
-    line -= text.count("\r\n", 0, offset)
+    """1-based line and column of `offset`."""
     start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
-    return line + 1, offset - start + 1
+    return line_breaks(text, 0, offset) + 1, offset - start + 1
+
+
+def line_breaks(text: str, start: int, end: int) -> int:
+    """How many lines end between `start` and `end`, lines broken where Python's tokenizer
+    breaks them (not at form feeds or Unicode separators, as ``str.splitlines`` does);
+    neither offset may split a ``\\r\\n``."""
+    return (
+        text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
+    )
 
 
 def _offset(text: str, line: int, column: int) -> int:

@@ -346,15 +346,14 @@ class Service:
 """
 
 
-@pytest.mark.parametrize("kind", [bytes, str])
+@pytest.mark.parametrize("given", [False, True], ids=["read", "given"])
 def test_async_generators_are_found_from_the_lines_that_spell_yield(
-    tmp_path: Path, kind: type
+    tmp_path: Path, given: bool
 ) -> None:
     path = tmp_path / "gen.py"
     path.write_text(GENERATORS)
-    source = GENERATORS.encode() if kind is bytes else GENERATORS
-    assert index.yield_lines(source) == [1, 5, 9, 14]
-    facts = index.facts_for(str(path), None if kind is bytes else GENERATORS)
+    assert index.yield_lines(GENERATORS) == [1, 5, 9, 14]
+    facts = index.facts_for(str(path), GENERATORS if given else None)
     assert facts is not None
     assert facts.functions["agen"].is_async is False  # a `yield` on the statement's last line
     assert facts.functions["coro"].is_async is True
@@ -363,8 +362,14 @@ def test_async_generators_are_found_from_the_lines_that_spell_yield(
 
 
 def test_lines_are_counted_as_python_counts_them() -> None:
-    assert index.yield_lines(b"a = 1\r\nb = 2\rdef f():\n    yield\n") == [4]
-    assert index.yield_lines(b"def f():\n    return 1\n") == []
-    assert index.yield_lines(b"yielded = 1\nyielded += 1\n") == [1, 2]
-    # Declared encodings: lines are those of the decoded text, so every statement is searched.
-    assert index.yield_lines(b"# -*- coding: latin-1 -*-\ndef f():\n    yield\n") is None
+    assert index.yield_lines("a = 1\r\nb = 2\rdef f():\f\n    yield\n") == [4]
+    assert index.yield_lines("def f():\n    return 1\n") == []
+    assert index.yield_lines("yielded = 1\nyielded += 1\n") == [1, 2]
+
+
+def test_a_file_with_a_declared_encoding_is_searched_in_its_decoded_lines(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.py"
+    source = "# -*- coding: latin-1 -*-\nasync def f():\n    x = 'é'\r    yield x\n"
+    path.write_bytes(source.encode("latin-1"))
+    facts = index.facts_for(str(path))
+    assert facts is not None and facts.functions["f"].is_async is False
