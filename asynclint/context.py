@@ -184,7 +184,7 @@ class Context:
 
     def position(self, node: cst.CSTNode) -> CodeRange:
         """Where `node`, in the statement the pass is in, is."""
-        return self.positions.within(self.trail)[node]
+        return self.positions.within(self.trail, node)[node]
 
     # -- maintained by the engine --------------------------------------------------------
 

@@ -7,17 +7,15 @@ type, positions recorded only for the statements with findings, then suppression
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 
-from asynclint import fixer, prefilter, suppress
+from asynclint import collector, fixer, prefilter, suppress
 from asynclint import source as sources
 from asynclint.context import TRACKED, Context
 from asynclint.diagnostic import Diagnostic
@@ -114,7 +112,7 @@ def analyse(
     """Run `rules` over a parsed module (whose source is `text` when known, with its
     logical lines starting at `lines_at`, as the parse guard saw them); suppressed
     findings are dropped."""
-    with _without_cycle_collection(), emptied_after():
+    with collector.paused(), emptied_after():
         context = Context(path, module, text, lines_at)
         reports: list[Report] = []
         instances = [rule(context, options.get(rule.code, {}), reports) for rule in rules]
@@ -131,7 +129,7 @@ def _diagnostics(reports: list[Report], context: Context, lines: Sequence[str]) 
     positions = context.positions
     diagnostics = []
     for report in reports:
-        where = positions.within(report.trail)[report.node]
+        where = positions.within(report.trail, report.node)[report.node]
         first, last = where.start.line, where.end.line
         if report.statement is not None:
             statement = positions[report.statement]
@@ -140,11 +138,11 @@ def _diagnostics(reports: list[Report], context: Context, lines: Sequence[str]) 
             lines, first, last, report.rule.code, report.rule.name
         ):
             continue
-        fix = (
-            None
-            if report.fix is None
-            else fixer.to_fix(report.fix, context.module, positions, lines)
-        )
+        fix = None
+        if report.fix is not None:
+            if not all(positions.recorded(change.node) for change in report.fix.changes):
+                positions.within(_to_function(report.trail))
+            fix = fixer.to_fix(report.fix, context.module, positions, lines)
         diagnostics.append(
             Diagnostic(
                 path=context.path,
@@ -161,6 +159,16 @@ def _diagnostics(reports: list[Report], context: Context, lines: Sequence[str]) 
     return diagnostics
 
 
+def _to_function(trail: Sequence[cst.CSTNode]) -> Sequence[cst.CSTNode]:
+    """`trail` up to the innermost function in it: what a fix changes is usually in the
+    function of the finding (a block it restructures), rarely in its statement alone, and
+    recording that function is much cheaper than recording the module."""
+    for end in range(len(trail), 0, -1):
+        if type(trail[end - 1]) is cst.FunctionDef:
+            return trail[:end]
+    return trail
+
+
 def _end_pass(context: Context, rules: Sequence[Rule]) -> None:
     """Forget what the pass built. Rules and what they share often form cycles (a rule
     handing its own method to a helper it keeps); emptied, those cycles no longer hold the
@@ -169,23 +177,6 @@ def _end_pass(context: Context, rules: Sequence[Rule]) -> None:
     context.close()
     for rule in rules:
         vars(rule).clear()
-
-
-@contextlib.contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """The pre-filter, the parse, the pass and the positions allocate many objects and free
-    few: the cyclic garbage collector, which runs every few hundred allocations, would
-    traverse the file's tree (and, now and then, the project index) again and again: a
-    third of the pass's time, a tenth of the parse's. The pass leaves no cycle holding the
-    tree (:func:`_end_pass`), so the tree is freed before the collector runs again."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _most_specific(reports: list[Report]) -> list[Report]:
@@ -248,7 +239,7 @@ def _check_file(job: FileJob) -> FileResult:
     if suppress.skips_file(text):
         return FileResult(job.path, [])
     rules = selected_rules(job.codes - {SYNTAX_ERROR})
-    with _without_cycle_collection():
+    with collector.paused():
         if job.prefilter and job.fix is None:
             active = [rule for rule in rules if _handlers(rule)]
             rules = prefilter.applicable(active, text, job.path, job.options)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol, TypeVar, cast
 
-from asynclint import lockorder
+from asynclint import collector, lockorder
 from asynclint import source as sources
 from asynclint.knowledge import inert
 from asynclint.knowledge.asyncio_api import (
@@ -936,9 +936,11 @@ def build(
     mapper: Callable[[Callable[[str], _Read], list[str]], Iterable[_Read]] = map,
 ) -> ProjectIndex:
     """The index of `paths`, one ``ast`` parse each (:func:`first_pass`, run by `mapper`:
-    in this process unless a pool's ``map`` is given)."""
+    in this process unless a pool's ``map`` is given). The facts and outlines hold no
+    reference cycles, nor do the ``ast`` trees, so the cyclic collector is paused."""
     paths = list(paths)
-    read = list(mapper(first_pass, paths))
+    with collector.paused():
+        read = list(mapper(first_pass, paths))
     outlines = {path: outline for path, (_, outline) in zip(paths, read, strict=True) if outline}
     modules = (facts for facts, _ in read if facts is not None)
     return ProjectIndex(modules, search_path, configured, outlines)

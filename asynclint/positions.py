@@ -15,6 +15,7 @@ saw it start; the same test checks every statement so placed.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
@@ -94,6 +95,8 @@ class _Recorder(CodegenState):
         traceback: TracebackType | None,
     ) -> None:
         node, start_node, end_node, start = self.syntactic.pop()
+        if kind is not None:
+            return  # the statement's header is recorded alone (:class:`_HeaderRecorder`)
         end = (self.line, self.column)
         if start_node is not None:
             start = self.spans[id(start_node)][0]
@@ -102,6 +105,24 @@ class _Recorder(CodegenState):
         key = id(node)
         self.spans[key] = (start, end)
         self.nodes[key] = node
+
+
+class _BodyReached(Exception):
+    """The code generation of a header recorded alone reached the body."""
+
+
+class _HeaderRecorder(_Recorder):
+    """Records a compound statement up to its body (the ``def`` line of a function, with
+    its decorators): a report on a function's name needs no more."""
+
+    def __init__(self, module: cst.Module, body: cst.BaseSuite) -> None:
+        super().__init__(module)
+        self.body = body
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        if node is self.body:
+            raise _BodyReached
+        super().before_codegen(node)
 
 
 class Positions(Mapping[cst.CSTNode, CodeRange]):
@@ -133,19 +154,30 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         """Whether every node is recorded."""
         return self._complete
 
-    def within(self, trail: Sequence[cst.CSTNode]) -> Positions:
+    def within(self, trail: Sequence[cst.CSTNode], node: cst.CSTNode | None = None) -> Positions:
         """Make sure the nodes of the innermost placeable statement of `trail` (ancestors,
-        outermost first) are recorded."""
+        outermost first) are recorded; only its header when that holds `node` (reported
+        where the trail ends in a compound statement: on a function's name, say)."""
         if self._complete or self._lines is None or not trail:
             return self
-        if self._nodes.get(id(trail[-1])) is trail[-1]:
+        if self.recorded(trail[-1]):
             return self  # recorded with a statement around it, with all it holds
         placed = self._place(trail, self._lines)
         if placed is None:
             return self
         statement, start, indents = placed
-        recorded = self._nodes.get(id(statement)) is statement
-        if not recorded and not self._record(statement, start, indents):
+        if self.recorded(statement):
+            return self
+        body = getattr(statement, "body", None)
+        if (
+            node is not None
+            and statement is trail[-1]
+            and isinstance(body, cst.BaseSuite)
+            and self._record(_HeaderRecorder(self._module, body), statement, start, indents)
+            and self.recorded(node)
+        ):
+            return self
+        if not self._record(_Recorder(self._module), statement, start, indents):
             self._record_all()
         return self
 
@@ -204,12 +236,14 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
                 decorated = self._text[offset] == "@"
         return found
 
-    def _record(self, statement: cst.BaseStatement, start: int, indents: list[str]) -> bool:
+    def _record(
+        self, recorder: _Recorder, statement: cst.BaseStatement, start: int, indents: list[str]
+    ) -> bool:
         """Record `statement`, whose first token is at offset `start`, inside blocks
         indented by `indents`; False when its code is not the source's there."""
-        recorder = _Recorder(self._module)
         recorder.indent_tokens = indents
-        statement._codegen(recorder)
+        with contextlib.suppress(_BodyReached):
+            statement._codegen(recorder)
         code = "".join(recorder.tokens)
         lead = _BEFORE_CODE.match(code)
         begin = start - (lead.end() if lead else 0)
@@ -225,6 +259,10 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         recorder = _Recorder(self._module)
         self._module._codegen(recorder)
         self._spans, self._nodes, self._complete = recorder.spans, recorder.nodes, True
+
+    def recorded(self, node: cst.CSTNode) -> bool:
+        """Whether `node`'s position is known without recording more."""
+        return self._nodes.get(id(node)) is node
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
         if self._nodes.get(id(node)) is not node:

@@ -3,9 +3,12 @@ whether the whole module is recorded or one statement at a time."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+
 import libcst as cst
 import pytest
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from asynclint import source
 from asynclint.engine import source_lines
@@ -90,11 +93,24 @@ def trails(module: cst.Module) -> list[list[cst.BaseStatement]]:
     return found
 
 
-def scanned(text: str) -> tuple[cst.Module, list[tuple[int, int]]]:
+Scanned = tuple[cst.Module, list[tuple[int, int]], Mapping[cst.CSTNode, CodeRange]]
+
+
+@functools.cache
+def scanned(text: str) -> Scanned | None:
+    """The module, where its logical lines start, and LibCST's positions of its nodes."""
     parsed = source.parse_scanned(source.Source(text, "utf-8", bom=False))
     if isinstance(parsed, source.SourceError):
+        return None
+    module, lines = parsed
+    return module, lines, MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+def parsed(text: str) -> Scanned:
+    found = scanned(text)
+    if found is None:
         pytest.skip("does not parse")
-    return parsed
+    return found
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
@@ -102,8 +118,7 @@ def test_each_statement_alone_matches_libcst(name: str) -> None:
     """Only a statement that ends the file without a line break is not placed alone (LibCST
     generates one there)."""
     text = SOURCES[name]
-    module, lines = scanned(text)
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    module, lines, expected = parsed(text)
     unterminated = not text.endswith(("\n", "\r"))
     for trail in trails(module):
         found = positions(module, text, lines).within(trail)
@@ -115,9 +130,33 @@ def test_each_statement_alone_matches_libcst(name: str) -> None:
         assert found.complete is not alone
 
 
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_a_node_in_a_header_records_the_header_alone(name: str) -> None:
+    """A compound statement's nodes before its body (a function's decorators, name and
+    parameters) are placed without generating the body; a node of the body is not."""
+    text = SOURCES[name]
+    module, lines, expected = parsed(text)
+    for trail in trails(module):
+        statement = trail[-1]
+        body = getattr(statement, "body", None)
+        if not isinstance(body, cst.BaseSuite):
+            continue
+        nodes = list(descendants(statement))
+        cut = next(number for number, node in enumerate(nodes) if node is body)
+        if cut:
+            found = positions(module, text, lines).within(trail, nodes[cut - 1])
+            assert not found.recorded(body)
+            assert not found.recorded(statement)
+            for node in nodes[:cut]:
+                assert found.recorded(node)
+                assert found[node] == expected[node]
+        found = positions(module, text, lines).within(trail, body)
+        assert found.recorded(body)
+        assert found[body] == expected[body]
+
+
 def test_a_node_outside_the_statement_records_the_whole_module() -> None:
-    module, lines = scanned(SOURCES["nested"])
-    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    module, lines, expected = parsed(SOURCES["nested"])
     found = positions(module, SOURCES["nested"], lines).within([module.body[-1]])
     assert not found.complete
     assert found[module.body[0]] == expected[module.body[0]]
