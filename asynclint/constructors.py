@@ -14,31 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from libcst import CSTNode
+
+from asynclint import walk
 
 _MADE_BY_FACTORY = object()
 """The default of a parameter whose field has a default factory (as in ``dataclasses``)."""
 
 ORIGINAL: dict[type[CSTNode], Callable[..., None]] = {}
 """Each replaced constructor, by class."""
-
-
-def _node_classes() -> Iterator[type[CSTNode]]:
-    """Every node class in use: a slotted class replaces the class it was made from,
-    which stays among the subclasses while referenced, and is skipped."""
-    pending: list[type] = [CSTNode]
-    seen: set[type] = set()
-    while pending:
-        kind: type
-        for kind in pending.pop().__subclasses__():
-            if kind not in seen:
-                seen.add(kind)
-                pending.append(kind)
-                if "__slots__" in vars(kind) and "__init__" in vars(kind):
-                    yield kind
 
 
 def _slot(kind: type, name: str) -> Any:
@@ -87,7 +74,9 @@ def install() -> None:
     (once per process)."""
     if ORIGINAL:
         return
-    for kind in list(_node_classes()):
+    for kind in walk.node_types():
+        if "__slots__" not in vars(kind) or "__init__" not in vars(kind):
+            continue  # abstract, or the class a slotted copy replaced
         made = _constructor(kind)
         if made is not None:
             ORIGINAL[kind] = vars(kind)["__init__"]

@@ -47,7 +47,8 @@ class _Layout:
     instance."""
 
 
-def _node_types() -> frozenset[type]:
+def node_types() -> frozenset[type]:
+    """Every subclass of ``CSTNode``, abstract ones and those a slotted copy replaced."""
     found: set[type] = set()
     pending: list[type] = [cst.CSTNode]
     while pending:
@@ -59,7 +60,7 @@ def _node_types() -> frozenset[type]:
     return frozenset(found)
 
 
-_NODE_TYPES = _node_types()
+_NODE_TYPES = node_types()
 """Every node class: membership of ``type(value)`` is much cheaper than ``isinstance``
 against LibCST's abstract base classes."""
 _LAYOUTS: dict[type, _Layout] = {}
