@@ -9,7 +9,7 @@ from typing import Any
 
 import libcst as cst
 
-from asynclint.context import Context
+from asynclint.context import TRACKED, Context
 from asynclint.knowledge.coroutines import ASYNC_CLASSES
 from asynclint.rule import Invalid, Report, Rule, Valid
 from asynclint.rules._shared_state import Suspension, describe, is_suspension, line_of, walk
@@ -582,28 +582,52 @@ class CheckThenActAcrossAwait(Rule):
         self, context: Context, settings: Mapping[str, Any], reports: list[Report]
     ) -> None:
         super().__init__(context, settings, reports)
-        self._pending: dict[int, str] = {}
-        """Messages for write nodes found when the enclosing ``async def`` was entered."""
+        self._pending: dict[int, list[tuple[cst.CSTNode, str]]] = {}
+        """The writes found when their ``async def`` was entered, with their messages, by
+        the innermost tracked node holding them (:func:`_holders`)."""
+        self._found: set[int] = set()
+        """Writes found so far: each is reported once."""
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._flush(node)
         if node.asynchronous is None or not self.context.in_async_def:
             return
         function = self.context.function
         assert function is not None
         analysis = _Analysis(self.context, function.scope)
         analysis.suite(node.body, held=False)
-        for write, message in analysis.findings.items():
-            self._pending.setdefault(write, message)
+        findings = {key: text for key, text in analysis.findings.items() if key not in self._found}
+        self._found.update(findings)
+        for holder, write in _holders(node, findings):
+            self._pending.setdefault(id(holder), []).append((write, findings[id(write)]))
 
     def _flush(self, node: cst.CSTNode) -> None:
-        message = self._pending.pop(id(node), None)
-        if message is not None:
-            self.report(node, message)
+        """Report the writes `node` holds: the pass is where it would be at the writes
+        themselves (same statement, same trail), without visiting every name."""
+        for write, message in self._pending.pop(id(node), ()):
+            self.report(write, message)
 
-    visit_Attribute = _flush
-    visit_Subscript = _flush
-    visit_Name = _flush
-    visit_Call = _flush
+    visit_SimpleStatementLine = visit_If = visit_For = visit_While = visit_With = _flush
+    visit_Try = visit_TryStar = visit_ExceptHandler = visit_ExceptStarHandler = _flush
+    visit_Else = visit_Finally = visit_Match = visit_ClassDef = visit_Lambda = _flush
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _flush
+
+
+def _holders(
+    function: cst.FunctionDef, writes: Mapping[int, str]
+) -> Iterator[tuple[cst.CSTNode, cst.CSTNode]]:
+    """Each of the `writes` (by id) in `function` with the innermost node of the pass's
+    trail (:data:`asynclint.context.TRACKED`) holding it, in the order the pass meets them."""
+    left = len(writes)
+    pending: list[tuple[cst.CSTNode, cst.CSTNode]] = [(function, function)]
+    while pending and left:
+        node, holder = pending.pop()
+        if type(node) in TRACKED:
+            holder = node
+        if id(node) in writes:
+            left -= 1
+            yield holder, node
+        pending.extend((child, holder) for child in reversed(children(node)))
 
 
 class _Analysis:
