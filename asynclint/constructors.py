@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections.abc import Callable
-from typing import Any
 
 from libcst import CSTNode
 
@@ -28,11 +27,12 @@ ORIGINAL: dict[type[CSTNode], Callable[..., None]] = {}
 """Each replaced constructor, by class."""
 
 
-def _slot(kind: type, name: str) -> Any:
+def _slot(kind: type, name: str) -> types.MemberDescriptorType | None:
+    """The slot that holds field `name` of `kind`; None when something else defines it."""
     for owner in kind.__mro__:
         found = vars(owner).get(name)
         if found is not None:
-            return found if type(found).__name__ == "member_descriptor" else None
+            return found if isinstance(found, types.MemberDescriptorType) else None
     return None
 
 

@@ -24,6 +24,8 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
 
+from asynclint import source
+
 _NEWLINE = re.compile(r"\r\n?|\n")
 _Point = tuple[int, int]
 _Span = tuple[_Point, _Point]
@@ -249,7 +251,7 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         begin = start - (lead.end() if lead else 0)
         if begin < 0 or not self._text.startswith(code, begin):
             return False
-        shift = _line_breaks(self._text, begin)
+        shift = source.line_breaks(self._text, 0, begin)
         for key, ((line, column), (end_line, end_column)) in recorder.spans.items():
             self._spans[key] = ((line + shift, column), (end_line + shift, end_column))
         self._nodes.update(recorder.nodes)
@@ -260,12 +262,12 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         self._module._codegen(recorder)
         self._spans, self._nodes, self._complete = recorder.spans, recorder.nodes, True
 
-    def recorded(self, node: cst.CSTNode) -> bool:
+    def recorded(self, node: object) -> bool:
         """Whether `node`'s position is known without recording more."""
         return self._nodes.get(id(node)) is node
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        if self._nodes.get(id(node)) is not node:
+        if not self.recorded(node):
             if self._complete:
                 raise KeyError(node)
             self._record_all()
@@ -274,9 +276,9 @@ class Positions(Mapping[cst.CSTNode, CodeRange]):
         return CodeRange(CodePosition(line, column), CodePosition(end_line, end_column))
 
     def __contains__(self, node: object) -> bool:
-        if self._nodes.get(id(node)) is not node and not self._complete:
+        if not self.recorded(node) and not self._complete:
             self._record_all()
-        return self._nodes.get(id(node)) is node
+        return self.recorded(node)
 
     def __iter__(self) -> Iterator[cst.CSTNode]:
         if not self._complete:
@@ -293,11 +295,6 @@ _NOT_CODE = " \t\f\r\n#"
 _BEFORE_CODE = re.compile(r"(?:[ \t\f]*(?:#[^\r\n]*)?(?:\r\n|\r|\n))*[ \t\f]*")
 """Blank and comment lines, then indentation: what a statement's code has before its first
 token."""
-
-
-def _line_breaks(text: str, end: int) -> int:
-    """Line breaks before offset `end`, as Python counts them (``\\r\\n`` is one)."""
-    return text.count("\n", 0, end) + text.count("\r", 0, end) - text.count("\r\n", 0, end)
 
 
 def positions(

@@ -602,15 +602,15 @@ class CheckThenActAcrossAwait(Rule):
             self._pending.setdefault(id(holder), []).append((write, findings[id(write)]))
 
     def _flush(self, node: cst.CSTNode) -> None:
-        """Report the writes `node` holds: the pass is where it would be at the writes
+        """Report the writes `node` holds, when the pass enters it (the visit of every
+        tracked node type, set below): the pass is where it would be at the writes
         themselves (same statement, same trail), without visiting every name."""
         for write, message in self._pending.pop(id(node), ()):
             self.report(write, message)
 
-    visit_SimpleStatementLine = visit_If = visit_For = visit_While = visit_With = _flush
-    visit_Try = visit_TryStar = visit_ExceptHandler = visit_ExceptStarHandler = _flush
-    visit_Else = visit_Finally = visit_Match = visit_ClassDef = visit_Lambda = _flush
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _flush
+
+for _kind in TRACKED - {cst.FunctionDef}:  # visit_FunctionDef flushes first
+    setattr(CheckThenActAcrossAwait, f"visit_{_kind.__name__}", CheckThenActAcrossAwait._flush)
 
 
 def _holders(
